@@ -1,1 +1,28 @@
-//! (in progress)
+//! sparq's experiment configuration: the TOML schema with its defaults, `--set` overrides,
+//! validation into a [`CheckedConfig`], and the training clock (env steps vs gradient steps).
+//!
+//! ```no_run
+//! # fn main() -> Result<(), sparq_config::ConfigError> {
+//! let config = sparq_config::Config::load(
+//!     std::path::Path::new("configs/reference.toml"),
+//!     &["agent.lr=1e-3".to_owned()],
+//! )?;
+//! let checked = config.check()?;
+//! println!("{} gradient steps", checked.total_gradient_steps());
+//! # Ok(())
+//! # }
+//! ```
+
+mod check;
+mod clock;
+mod error;
+mod load;
+mod overrides;
+mod sections;
+
+pub use check::{CheckedConfig, MAX_N_STEP, MAX_NUM_ENVS, MAX_TOTAL_STEPS};
+pub use error::ConfigError;
+pub use sections::{
+    Activation, AgentConfig, Config, Device, EnvConfig, LogConfig, Loss, NetworkConfig, Optimizer,
+    RunConfig,
+};

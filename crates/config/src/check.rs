@@ -1,0 +1,223 @@
+//! Validation: [`Config::check`] turns a raw config into a [`CheckedConfig`], the only form the
+//! trainer accepts, so every range below holds wherever a `CheckedConfig` exists.
+
+use crate::{Config, ConfigError};
+use std::fmt::Display;
+
+/// Most envs one run may step at once.
+pub const MAX_NUM_ENVS: usize = 4096;
+/// Longest n-step return.
+pub const MAX_N_STEP: usize = 100;
+
+/// A validated config with its pruning schedule resolved to gradient steps.
+///
+/// Built only by [`Config::check`]; it holds the raw config unchanged and nothing derived from
+/// it except the resolved pruning schedule, so the two cannot diverge.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedConfig {
+    config: Config,
+    prune: sparq_prune::PruneConfig,
+}
+
+impl CheckedConfig {
+    /// The validated raw values.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The pruning schedule, in absolute gradient steps.
+    pub fn prune(&self) -> &sparq_prune::PruneConfig {
+        &self.prune
+    }
+}
+
+impl Config {
+    /// Checks every value against its allowed range (one-line error naming key, value and
+    /// range), then resolves `[prune]` against the run's exact number of gradient steps.
+    pub fn check(&self) -> Result<CheckedConfig, ConfigError> {
+        self.check_run_env()?;
+        self.check_agent()?;
+        self.check_network()?;
+        self.check_log()?;
+        let total_gradient_steps = crate::clock::total_gradient_steps(self).ok_or_else(|| {
+            invalid(
+                "agent.gradient_steps",
+                self.agent.gradient_steps,
+                format!(
+                    "makes more gradient steps than u64 counts with run.total_steps = {}",
+                    self.run.total_steps
+                ),
+            )
+        })?;
+        if total_gradient_steps == 0 {
+            let a = &self.agent;
+            return Err(invalid(
+                "agent.train_freq",
+                a.train_freq,
+                format!(
+                    "has no multiple in (learning_starts, last env step] = ({}, {}], so training never happens",
+                    a.learning_starts,
+                    crate::clock::final_env_step(self)
+                ),
+            ));
+        }
+        let prune = self.prune.check(total_gradient_steps)?;
+        Ok(CheckedConfig {
+            config: self.clone(),
+            prune,
+        })
+    }
+
+    fn check_run_env(&self) -> Result<(), ConfigError> {
+        let (run, env) = (&self.run, &self.env);
+        // Bounded so every env-step count is exact as f64 (epsilon, fractions of training).
+        range(
+            (1..=MAX_TOTAL_STEPS).contains(&run.total_steps),
+            "run.total_steps",
+            run.total_steps,
+            "1..=2^53",
+        )?;
+        if env.id.trim().is_empty() {
+            return Err(invalid("env.id", "\"\"", "must name an environment"));
+        }
+        range(
+            (1..=MAX_NUM_ENVS).contains(&env.num_envs),
+            "env.num_envs",
+            env.num_envs,
+            format!("1..={MAX_NUM_ENVS}"),
+        )
+    }
+
+    fn check_agent(&self) -> Result<(), ConfigError> {
+        let a = &self.agent;
+        unit("agent.gamma", a.gamma)?;
+        positive("agent.lr", a.lr)?;
+        positive("agent.adam_eps", a.adam_eps)?;
+        range(
+            a.rmsprop_alpha > 0.0 && a.rmsprop_alpha < 1.0,
+            "agent.rmsprop_alpha",
+            fmt_f(a.rmsprop_alpha),
+            "(0, 1)",
+        )?;
+        positive("agent.rmsprop_eps", a.rmsprop_eps)?;
+        at_least_one("agent.buffer_size", a.buffer_size as u64)?;
+        range(
+            (1..=a.buffer_size).contains(&a.batch_size),
+            "agent.batch_size",
+            a.batch_size,
+            format!("1..=buffer_size ({})", a.buffer_size),
+        )?;
+        if a.learning_starts >= self.run.total_steps {
+            return Err(invalid(
+                "agent.learning_starts",
+                a.learning_starts,
+                format!(
+                    "must be < run.total_steps ({}), else training never starts",
+                    self.run.total_steps
+                ),
+            ));
+        }
+        at_least_one("agent.train_freq", a.train_freq)?;
+        at_least_one("agent.gradient_steps", u64::from(a.gradient_steps))?;
+        at_least_one("agent.target_update_interval", a.target_update_interval)?;
+        range(
+            a.tau > 0.0 && a.tau <= 1.0,
+            "agent.tau",
+            fmt_f(a.tau),
+            "(0, 1] (1 = hard copy)",
+        )?;
+        if !(a.max_grad_norm >= 0.0 && a.max_grad_norm.is_finite()) {
+            return Err(invalid(
+                "agent.max_grad_norm",
+                fmt_f(a.max_grad_norm),
+                "must be >= 0 and finite (0 = no clipping)",
+            ));
+        }
+        unit("agent.exploration_initial_eps", a.exploration_initial_eps)?;
+        unit("agent.exploration_final_eps", a.exploration_final_eps)?;
+        unit("agent.exploration_fraction", a.exploration_fraction)?;
+        range(
+            (1..=MAX_N_STEP).contains(&a.n_step),
+            "agent.n_step",
+            a.n_step,
+            format!("1..={MAX_N_STEP}"),
+        )?;
+        unit("agent.per_alpha", a.per_alpha)?;
+        unit("agent.per_beta0", a.per_beta0)?;
+        positive("agent.per_eps", a.per_eps)
+    }
+
+    fn check_network(&self) -> Result<(), ConfigError> {
+        let n = &self.network;
+        for (i, &w) in n.hidden.iter().enumerate() {
+            at_least_one(&format!("network.hidden[{i}]"), w as u64)?;
+        }
+        for (i, &c) in n.conv_channels.iter().enumerate() {
+            at_least_one(&format!("network.conv_channels[{i}]"), c as u64)?;
+        }
+        positive("network.width_multiplier", n.width_multiplier)
+    }
+
+    fn check_log(&self) -> Result<(), ConfigError> {
+        let l = &self.log;
+        at_least_one("log.log_interval", l.log_interval)?;
+        range(
+            l.eval_interval == 0 || l.eval_episodes >= 1,
+            "log.eval_episodes",
+            l.eval_episodes,
+            ">= 1 when log.eval_interval > 0",
+        )?;
+        at_least_one("log.final_eval_episodes", u64::from(l.final_eval_episodes))
+    }
+}
+
+/// Largest `run.total_steps`: 2^53, the largest count every step of which an f64 holds exactly.
+pub const MAX_TOTAL_STEPS: u64 = 1 << 53;
+
+fn range(
+    ok: bool,
+    key: &str,
+    value: impl Display,
+    allowed: impl Display,
+) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Range {
+            key: key.to_owned(),
+            value: value.to_string(),
+            allowed: allowed.to_string(),
+        })
+    }
+}
+
+fn invalid(key: &str, value: impl Display, requirement: impl Display) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        value: value.to_string(),
+        requirement: requirement.to_string(),
+    }
+}
+
+/// `[0, 1]`; written so NaN fails.
+fn unit(key: &str, v: f64) -> Result<(), ConfigError> {
+    range((0.0..=1.0).contains(&v), key, fmt_f(v), "[0, 1]")
+}
+
+/// `> 0` and finite; written so NaN fails.
+fn positive(key: &str, v: f64) -> Result<(), ConfigError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(key, fmt_f(v), "must be > 0 and finite"))
+    }
+}
+
+fn at_least_one(key: &str, v: u64) -> Result<(), ConfigError> {
+    range(v >= 1, key, v, ">= 1")
+}
+
+/// Floats as Rust's `{:?}` writes them: shortest round-trip, exponent for tiny/huge values.
+fn fmt_f(v: f64) -> String {
+    format!("{v:?}")
+}

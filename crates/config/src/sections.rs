@@ -1,0 +1,246 @@
+//! The config schema: one struct per TOML section, and the defaults (all of them, here only).
+//!
+//! `configs/reference.toml` documents every key; a test keeps it equal to these defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// The whole experiment config, one field per TOML section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub run: RunConfig,
+    pub env: EnvConfig,
+    pub agent: AgentConfig,
+    pub network: NetworkConfig,
+    pub prune: sparq_prune::PruneParams,
+    pub log: LogConfig,
+}
+
+/// Where libtorch runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// CUDA when available, else CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// The optimiser of the Q-network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    #[default]
+    Adam,
+    /// Centered RMSprop as in the Nature DQN.
+    RmspropCentered,
+}
+
+/// The TD loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Smooth L1 with delta 1 (SB3's default).
+    #[default]
+    Huber,
+    Mse,
+}
+
+/// The hidden-layer activation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    #[default]
+    Relu,
+    Tanh,
+    Elu,
+    Gelu,
+    LeakyRelu,
+}
+
+/// `[run]`: seed, length and compute.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    pub seed: u64,
+    /// Env steps: transitions summed over all envs.
+    pub total_steps: u64,
+    pub device: Device,
+    /// libtorch intra-op threads; 0 keeps libtorch's default.
+    pub torch_threads: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            total_steps: 100_000,
+            device: Device::Auto,
+            torch_threads: 1,
+        }
+    }
+}
+
+/// `[env]`: which environment, how many copies stepped together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvConfig {
+    pub id: String,
+    pub num_envs: usize,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        Self {
+            id: "CartPole-v1".to_owned(),
+            num_envs: 1,
+        }
+    }
+}
+
+/// `[agent]`: the DQN algorithm and its variants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    pub gamma: f64,
+    pub lr: f64,
+    pub optimizer: Optimizer,
+    pub adam_eps: f64,
+    pub rmsprop_alpha: f64,
+    pub rmsprop_eps: f64,
+    pub batch_size: usize,
+    pub buffer_size: usize,
+    /// Env steps before the first training round.
+    pub learning_starts: u64,
+    /// Env steps between training rounds.
+    pub train_freq: u64,
+    /// Gradient updates per training round.
+    pub gradient_steps: u32,
+    /// GRADIENT steps between target-network syncs.
+    pub target_update_interval: u64,
+    /// 1 = hard copy; < 1 = Polyak averaging at each sync.
+    pub tau: f64,
+    pub double: bool,
+    /// Global gradient-norm clip; 0 = no clipping.
+    pub max_grad_norm: f64,
+    pub loss: Loss,
+    pub exploration_initial_eps: f64,
+    pub exploration_final_eps: f64,
+    /// Fraction of `run.total_steps` over which epsilon decays linearly.
+    pub exploration_fraction: f64,
+    pub dueling: bool,
+    pub n_step: usize,
+    pub prioritized: bool,
+    pub per_alpha: f64,
+    pub per_beta0: f64,
+    pub per_eps: f64,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            gamma: 0.99,
+            lr: 1e-4,
+            optimizer: Optimizer::Adam,
+            adam_eps: 1e-8,
+            rmsprop_alpha: 0.95,
+            rmsprop_eps: 0.01,
+            batch_size: 32,
+            buffer_size: 100_000,
+            learning_starts: 1000,
+            train_freq: 4,
+            gradient_steps: 1,
+            target_update_interval: 1000,
+            tau: 1.0,
+            double: false,
+            max_grad_norm: 10.0,
+            loss: Loss::Huber,
+            exploration_initial_eps: 1.0,
+            exploration_final_eps: 0.05,
+            exploration_fraction: 0.1,
+            dueling: false,
+            n_step: 1,
+            prioritized: false,
+            per_alpha: 0.6,
+            per_beta0: 0.4,
+            per_eps: 1e-6,
+        }
+    }
+}
+
+/// `[network]`: the Q-network's shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// Widths of the fully connected hidden layers (may be empty: a linear Q-function).
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    /// Channels of the 3x3 stride-1 conv layers used for image observations.
+    pub conv_channels: Vec<usize>,
+    /// Scales every hidden and conv width: `max(1, round(width * width_multiplier))`.
+    pub width_multiplier: f64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![64, 64],
+            activation: Activation::Relu,
+            conv_channels: vec![16],
+            width_multiplier: 1.0,
+        }
+    }
+}
+
+impl NetworkConfig {
+    /// One layer width after `width_multiplier`: rounded, at least 1.
+    pub fn scaled_width(&self, width: usize) -> usize {
+        // f64 is exact for any layer width a network can have; the cast saturates.
+        ((width as f64 * self.width_multiplier).round() as usize).max(1)
+    }
+
+    /// `hidden` after `width_multiplier`.
+    pub fn scaled_hidden(&self) -> Vec<usize> {
+        self.hidden.iter().map(|&w| self.scaled_width(w)).collect()
+    }
+
+    /// `conv_channels` after `width_multiplier`.
+    pub fn scaled_conv_channels(&self) -> Vec<usize> {
+        self.conv_channels
+            .iter()
+            .map(|&w| self.scaled_width(w))
+            .collect()
+    }
+}
+
+/// `[log]`: what is logged, evaluated and saved, and how often (all intervals in env steps).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub log_interval: u64,
+    /// 0 = no periodic evaluation.
+    pub eval_interval: u64,
+    pub eval_episodes: u32,
+    pub final_eval_episodes: u32,
+    /// 0 = only the final checkpoint.
+    pub checkpoint_interval: u64,
+    /// 0 = no weight histograms.
+    pub histogram_interval: u64,
+    /// Store the replay buffer in checkpoints so a resume is exact.
+    pub save_replay: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            log_interval: 1000,
+            eval_interval: 10_000,
+            eval_episodes: 10,
+            final_eval_episodes: 100,
+            checkpoint_interval: 0,
+            histogram_interval: 10_000,
+            save_replay: true,
+        }
+    }
+}
