@@ -1,1 +1,24 @@
-//! (in progress)
+//! Logging for sparq runs: TensorBoard event files written and read by our own small TFRecord +
+//! protobuf code, the run-directory layout with atomic writes, summary.json, and progress output.
+
+mod atomic;
+mod error;
+pub mod histogram;
+pub mod progress;
+pub mod proto;
+mod reader;
+mod record;
+mod run_dir;
+mod summary;
+mod writer;
+
+pub use atomic::write_atomic;
+pub use error::LogError;
+pub use histogram::histogram_of;
+pub use progress::{Progress, ProgressMode, ProgressStats};
+pub use proto::Event;
+pub use reader::{event_files, read_events};
+pub use record::masked_crc32c;
+pub use run_dir::{CHECKPOINTS_DIR, CONFIG_FILE, RunDir, SUMMARY_FILE};
+pub use summary::{EvalStats, SparsityStats, Summary};
+pub use writer::{DEFAULT_FLUSH_INTERVAL, EventWriter, FILE_VERSION};

@@ -1,0 +1,146 @@
+//! The layout of one training run on disk:
+//! `<run>/config.toml`, `<run>/events.out.tfevents.*`, `<run>/checkpoints/`, `<run>/summary.json`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::summary::Summary;
+use crate::{EventWriter, LogError, event_files, write_atomic};
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const SUMMARY_FILE: &str = "summary.json";
+pub const CHECKPOINTS_DIR: &str = "checkpoints";
+
+/// A run directory; holds only its path, every accessor is cheap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunDir {
+    root: PathBuf,
+}
+
+impl RunDir {
+    /// Creates a fresh run directory (and its parents and `checkpoints/`). Refuses one that
+    /// already holds a run (a config.toml, summary.json or event file), and proves the location
+    /// writable now, so a typo'd or read-only path fails before training starts rather than at
+    /// the first checkpoint.
+    pub fn create(path: &Path) -> Result<RunDir, LogError> {
+        std::fs::create_dir_all(path).map_err(|e| LogError::io("create directory", path, e))?;
+        let run = RunDir {
+            root: path.to_owned(),
+        };
+        if let Some(found) = run.existing_run_file()? {
+            return Err(LogError::RunExists {
+                path: path.to_owned(),
+                found,
+            });
+        }
+        probe_writable(path)?;
+        let checkpoints = run.checkpoints_dir();
+        std::fs::create_dir_all(&checkpoints)
+            .map_err(|e| LogError::io("create directory", &checkpoints, e))?;
+        Ok(run)
+    }
+
+    /// Opens an existing run (one with a config.toml), e.g. to resume or evaluate it.
+    pub fn open(path: &Path) -> Result<RunDir, LogError> {
+        let run = RunDir {
+            root: path.to_owned(),
+        };
+        if !path.is_dir() {
+            let e = std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
+            return Err(LogError::io("open run directory", path, e));
+        }
+        if !run.config_path().is_file() {
+            return Err(LogError::NotARun {
+                path: path.to_owned(),
+            });
+        }
+        Ok(run)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join(CONFIG_FILE)
+    }
+
+    pub fn summary_path(&self) -> PathBuf {
+        self.root.join(SUMMARY_FILE)
+    }
+
+    pub fn checkpoints_dir(&self) -> PathBuf {
+        self.root.join(CHECKPOINTS_DIR)
+    }
+
+    /// The run's event files, oldest first (a resumed run has one per session).
+    pub fn event_files(&self) -> Result<Vec<PathBuf>, LogError> {
+        event_files(&self.root)
+    }
+
+    /// Starts a new event file in the run directory.
+    pub fn event_writer(&self) -> Result<EventWriter, LogError> {
+        EventWriter::create(&self.root)
+    }
+
+    /// Writes config.toml atomically.
+    pub fn write_config(&self, toml: &str) -> Result<(), LogError> {
+        write_atomic(&self.config_path(), toml.as_bytes())
+    }
+
+    /// Writes summary.json atomically; refuses NaN or infinite figures, which JSON cannot hold.
+    pub fn write_summary(&self, summary: &Summary) -> Result<(), LogError> {
+        let path = self.summary_path();
+        if let Some(field) = summary.non_finite_field() {
+            return Err(LogError::Summary {
+                path,
+                detail: format!("{field} is not a finite number"),
+            });
+        }
+        let mut json = serde_json::to_vec_pretty(summary).map_err(|e| LogError::Summary {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        json.push(b'\n');
+        write_atomic(&path, &json)
+    }
+
+    /// Reads summary.json.
+    pub fn read_summary(&self) -> Result<Summary, LogError> {
+        let path = self.summary_path();
+        let bytes = std::fs::read(&path).map_err(|e| LogError::io("read", &path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| LogError::Summary {
+            path,
+            detail: e.to_string(),
+        })
+    }
+
+    /// The name of a file showing that a run already lives here, if any.
+    fn existing_run_file(&self) -> Result<Option<String>, LogError> {
+        for name in [CONFIG_FILE, SUMMARY_FILE] {
+            if self.root.join(name).exists() {
+                return Ok(Some(name.to_owned()));
+            }
+        }
+        let events = self.event_files()?;
+        Ok(events
+            .first()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned()))
+    }
+}
+
+/// Creates, writes and removes a small file in `dir`.
+fn probe_writable(dir: &Path) -> Result<(), LogError> {
+    let probe = dir.join(format!(".sparq-write-probe.{}", std::process::id()));
+    let fail = |e| LogError::io("write in", dir, e);
+    let mut file = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(fail)?;
+    let written = file.write_all(b"probe");
+    drop(file);
+    let removed = std::fs::remove_file(&probe);
+    written.and(removed).map_err(fail)
+}

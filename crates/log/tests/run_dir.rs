@@ -1,0 +1,127 @@
+//! Run directory layout, refusal to reuse a run, and summary.json.
+
+use std::collections::BTreeMap;
+
+use sparq_log::{EvalStats, EventWriter, LogError, RunDir, SparsityStats, Summary};
+
+fn summary() -> Summary {
+    Summary {
+        env_steps: 1000,
+        wall_s: 2.0,
+        sps: 500.0,
+        eval: EvalStats::from_returns(&[1.0, 3.0]).unwrap(),
+        sparsity: SparsityStats {
+            global: 0.25,
+            layers: BTreeMap::from([("fc1".to_owned(), 0.25)]),
+        },
+    }
+}
+
+#[test]
+fn create_makes_layout_and_parents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("runs/cartpole/seed0");
+    let run = RunDir::create(&root).unwrap();
+    assert!(run.checkpoints_dir().is_dir());
+    assert_eq!(run.config_path(), root.join("config.toml"));
+    assert_eq!(run.summary_path(), root.join("summary.json"));
+    assert_eq!(run.root(), root);
+    // The write probe leaves nothing behind.
+    let names: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec!["checkpoints"]);
+}
+
+#[test]
+fn create_refuses_an_existing_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("run");
+    let run = RunDir::create(&root).unwrap();
+    // An empty leftover directory is fine to reuse.
+    RunDir::create(&root).unwrap();
+    run.write_config("seed = 1\n").unwrap();
+    let err = RunDir::create(&root).unwrap_err();
+    assert!(matches!(&err, LogError::RunExists { found, .. } if found == "config.toml"));
+    let msg = err.to_string();
+    assert!(msg.contains("already holds a run") && msg.contains("run") && !msg.contains('\n'));
+    assert_eq!(
+        std::fs::read_to_string(run.config_path()).unwrap(),
+        "seed = 1\n"
+    );
+
+    let other = tmp.path().join("other");
+    let run2 = RunDir::create(&other).unwrap();
+    run2.write_summary(&summary()).unwrap();
+    let err = RunDir::create(&other).unwrap_err();
+    assert!(matches!(err, LogError::RunExists { found, .. } if found == "summary.json"));
+
+    let third = tmp.path().join("third");
+    drop(EventWriter::create(&third).unwrap());
+    let err = RunDir::create(&third).unwrap_err();
+    assert!(matches!(err, LogError::RunExists { found, .. } if found.contains("tfevents")));
+}
+
+#[test]
+fn create_reports_unusable_locations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("file");
+    std::fs::write(&file, b"").unwrap();
+    let msg = RunDir::create(&file.join("run")).unwrap_err().to_string();
+    assert!(msg.starts_with("cannot create directory"), "{msg}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn create_probes_writability() {
+    // procfs refuses new files even for root, which ignores permission bits.
+    let msg = RunDir::create(std::path::Path::new("/proc/self"))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.starts_with("cannot write in /proc/self"), "{msg}");
+}
+
+#[test]
+fn open_needs_a_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("run");
+    let run = RunDir::create(&root).unwrap();
+    let err = RunDir::open(&root).unwrap_err();
+    assert!(matches!(err, LogError::NotARun { .. }), "{err}");
+    run.write_config("x = 1\n").unwrap();
+    assert_eq!(RunDir::open(&root).unwrap(), run);
+    let missing = RunDir::open(&tmp.path().join("nope"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.starts_with("cannot open run directory"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn summary_round_trips_and_rejects_nan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::create(&tmp.path().join("run")).unwrap();
+    run.write_summary(&summary()).unwrap();
+    assert_eq!(run.read_summary().unwrap(), summary());
+    let mut bad = summary();
+    bad.sps = f64::NAN;
+    let msg = run.write_summary(&bad).unwrap_err().to_string();
+    assert!(
+        msg.contains("summary.json") && msg.contains("sps is not a finite number"),
+        "{msg}"
+    );
+    // The earlier, valid summary is untouched.
+    assert_eq!(run.read_summary().unwrap(), summary());
+}
+
+#[test]
+fn event_files_are_listed_oldest_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::create(&tmp.path().join("run")).unwrap();
+    let a = run.event_writer().unwrap().path().to_owned();
+    let b = run.event_writer().unwrap().path().to_owned();
+    assert_eq!(run.event_files().unwrap(), vec![a, b]);
+}
