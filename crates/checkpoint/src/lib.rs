@@ -1,0 +1,218 @@
+//! Checkpoint directories that are either complete and verified, or not there at all.
+//!
+//! A checkpoint is a directory `checkpoints/<name>/` holding `meta.json`, `tensors.safetensors`,
+//! optional blobs (replay buffer, environment snapshots) and a `MANIFEST` listing each file's size
+//! and CRC32C, itself sealed by a CRC of its own text. It is written under a temporary name, every
+//! file fsynced, then renamed into place; `checkpoints/latest` names the newest complete one and
+//! is replaced atomically. Loading verifies every byte before anything is parsed, so a truncated
+//! or corrupted checkpoint is reported, never loaded.
+
+mod manifest;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Serialize};
+
+pub use manifest::Manifest;
+
+const META: &str = "meta.json";
+const TENSORS: &str = "tensors.safetensors";
+const MANIFEST: &str = "MANIFEST";
+const LATEST: &str = "latest";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0} is not a sparq checkpoint or run directory (no MANIFEST, no checkpoints/latest)")]
+    NotACheckpoint(PathBuf),
+    #[error("{path}: checkpoint is corrupted: {what}")]
+    Corrupted { path: PathBuf, what: String },
+    #[error("{path}: {what}")]
+    Invalid { path: PathBuf, what: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::Io { path: path.to_path_buf(), source }
+}
+
+/// A verified checkpoint in memory.
+#[derive(Debug)]
+pub struct Loaded<M> {
+    pub path: PathBuf,
+    pub meta: M,
+    /// Flat f32 tensors by name.
+    pub tensors: Vec<(String, Vec<f32>)>,
+    pub blobs: BTreeMap<String, Vec<u8>>,
+}
+
+impl<M> Loaded<M> {
+    pub fn tensor(&self, name: &str) -> Option<&[f32]> {
+        self.tensors.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let mut f = File::create(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+fn encode_tensors(path: &Path, tensors: &[(String, Vec<f32>)]) -> Result<Vec<u8>, CheckpointError> {
+    let views = tensors
+        .iter()
+        .map(|(name, v)| {
+            let bytes: &[u8] = bytemuck_f32(v);
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![v.len()], bytes).map(|t| (name.clone(), t))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CheckpointError::Invalid { path: path.to_path_buf(), what: e.to_string() })?;
+    safetensors::serialize(views, None).map_err(|e| CheckpointError::Invalid { path: path.to_path_buf(), what: e.to_string() })
+}
+
+/// The bytes of an f32 slice (little-endian on every platform libtorch supports).
+fn bytemuck_f32(v: &[f32]) -> &[u8] {
+    // SAFETY: f32 has no padding and any byte pattern is a valid u8; the length is exact.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
+/// Writes checkpoint `name` into `checkpoints_dir` atomically and points `latest` at it; then
+/// removes all but the newest `keep` checkpoints (0 keeps all). Returns the checkpoint's path.
+pub fn save<M: Serialize>(
+    checkpoints_dir: &Path,
+    name: &str,
+    meta: &M,
+    tensors: &[(String, Vec<f32>)],
+    blobs: &[(&str, &[u8])],
+    keep: usize,
+) -> Result<PathBuf, CheckpointError> {
+    fs::create_dir_all(checkpoints_dir).map_err(io(checkpoints_dir))?;
+    let final_dir = checkpoints_dir.join(name);
+    let tmp = checkpoints_dir.join(format!(".tmp-{name}-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    fs::create_dir(&tmp).map_err(io(&tmp))?;
+
+    let meta_bytes = serde_json::to_vec_pretty(meta)
+        .map_err(|e| CheckpointError::Invalid { path: tmp.join(META), what: e.to_string() })?;
+    let tensor_bytes = encode_tensors(&tmp.join(TENSORS), tensors)?;
+    let mut manifest = Manifest::default();
+    let mut files: Vec<(&str, &[u8])> = vec![(META, &meta_bytes), (TENSORS, &tensor_bytes)];
+    files.extend_from_slice(blobs);
+    for (file, bytes) in &files {
+        if *file == MANIFEST || file.contains('/') || file.starts_with('.') {
+            return Err(CheckpointError::Invalid { path: tmp.join(file), what: "reserved or nested blob name".into() });
+        }
+        write_synced(&tmp.join(file), bytes)?;
+        manifest.add(file, bytes);
+    }
+    write_synced(&tmp.join(MANIFEST), manifest.render().as_bytes())?;
+    sync_dir(&tmp)?;
+
+    if final_dir.exists() {
+        fs::remove_dir_all(&final_dir).map_err(io(&final_dir))?;
+    }
+    fs::rename(&tmp, &final_dir).map_err(io(&final_dir))?;
+    let latest_tmp = checkpoints_dir.join(format!(".{LATEST}.tmp"));
+    write_synced(&latest_tmp, format!("{name}\n").as_bytes())?;
+    fs::rename(&latest_tmp, checkpoints_dir.join(LATEST)).map_err(io(checkpoints_dir))?;
+    sync_dir(checkpoints_dir)?;
+    if keep > 0 {
+        prune_old(checkpoints_dir, name, keep)?;
+    }
+    Ok(final_dir)
+}
+
+/// Complete checkpoints in `checkpoints_dir`, oldest first (names sort by step).
+pub fn list(checkpoints_dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
+    let mut out = Vec::new();
+    let rd = match fs::read_dir(checkpoints_dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io(checkpoints_dir)(e)),
+    };
+    for entry in rd {
+        let p = entry.map_err(io(checkpoints_dir))?.path();
+        let hidden = p.file_name().and_then(|n| n.to_str()).is_none_or(|n| n.starts_with('.'));
+        if !hidden && p.join(MANIFEST).is_file() {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn prune_old(checkpoints_dir: &Path, newest: &str, keep: usize) -> Result<(), CheckpointError> {
+    let all = list(checkpoints_dir)?;
+    let excess = all.len().saturating_sub(keep);
+    for p in all.into_iter().take(excess) {
+        if p.file_name().and_then(|n| n.to_str()) != Some(newest) {
+            fs::remove_dir_all(&p).map_err(io(&p))?;
+        }
+    }
+    Ok(())
+}
+
+/// The checkpoint directory meant by `path`: a checkpoint itself, or a run directory (its
+/// `checkpoints/latest`), or a `checkpoints/` directory.
+pub fn resolve(path: &Path) -> Result<PathBuf, CheckpointError> {
+    if !path.exists() {
+        return Err(io(path)(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")));
+    }
+    if path.join(MANIFEST).is_file() {
+        return Ok(path.to_path_buf());
+    }
+    for dir in [path.join("checkpoints"), path.to_path_buf()] {
+        let latest = dir.join(LATEST);
+        if latest.is_file() {
+            let name = fs::read_to_string(&latest).map_err(io(&latest))?;
+            let cp = dir.join(name.trim());
+            if name.trim().is_empty() || name.contains('/') || !cp.join(MANIFEST).is_file() {
+                return Err(CheckpointError::Corrupted {
+                    path: latest,
+                    what: format!("names '{}', which is not a complete checkpoint", name.trim()),
+                });
+            }
+            return Ok(cp);
+        }
+    }
+    Err(CheckpointError::NotACheckpoint(path.to_path_buf()))
+}
+
+/// Reads and verifies the checkpoint at `dir` (see [`resolve`] for what `dir` may be).
+pub fn load<M: DeserializeOwned>(path: &Path) -> Result<Loaded<M>, CheckpointError> {
+    let dir = resolve(path)?;
+    let manifest_path = dir.join(MANIFEST);
+    let text = fs::read(&manifest_path).map_err(io(&manifest_path))?;
+    let manifest = Manifest::parse(&text).map_err(|what| CheckpointError::Corrupted { path: manifest_path.clone(), what })?;
+    let mut contents = BTreeMap::new();
+    for entry in manifest.entries() {
+        let p = dir.join(&entry.name);
+        let bytes = fs::read(&p).map_err(io(&p))?;
+        entry.verify(&bytes).map_err(|what| CheckpointError::Corrupted { path: p.clone(), what })?;
+        contents.insert(entry.name.clone(), bytes);
+    }
+    let bad = |file: &str, what: String| CheckpointError::Corrupted { path: dir.join(file), what };
+    let meta_bytes = contents.remove(META).ok_or_else(|| bad(META, "missing from MANIFEST".into()))?;
+    let meta = serde_json::from_slice(&meta_bytes).map_err(|e| bad(META, e.to_string()))?;
+    let tensor_bytes = contents.remove(TENSORS).ok_or_else(|| bad(TENSORS, "missing from MANIFEST".into()))?;
+    let st = safetensors::SafeTensors::deserialize(&tensor_bytes).map_err(|e| bad(TENSORS, e.to_string()))?;
+    let mut tensors = Vec::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(bad(TENSORS, format!("tensor '{name}' is {:?}, expected F32", view.dtype())));
+        }
+        let v = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        tensors.push((name, v));
+    }
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Loaded { path: dir, meta, tensors, blobs: contents })
+}
