@@ -1,1 +1,32 @@
-//! (in progress)
+//! The DQN agent on libtorch: Q-networks over one flat parameter tensor, the learner with masked
+//! updates, and a plain-Rust forward pass for acting and evaluation.
+
+mod device;
+mod host;
+mod learner;
+mod net;
+mod optim;
+mod pruning;
+
+pub use device::{select_device, set_threads};
+pub use host::{argmax, HostPolicy, Scratch};
+pub use learner::{BatchRef, Learner, TrainStats};
+pub use pruning::{flat_mask, layer_infos, layer_scores, WeightCensus};
+pub use net::{forward, init_params, Layer, LayerKind, Layout, NetSpec};
+
+/// Errors of the agent; each displays as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("libtorch: {}", first_line(&.0.to_string()))]
+    Torch(#[from] tch::TchError),
+    #[error("{0}")]
+    Device(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
