@@ -1,1 +1,56 @@
-fn main() {}
+//! `sparq`: train DQN agents with pruning built in, evaluate and prune their policies.
+
+mod env_cmd;
+mod eval;
+mod run_state;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "sparq", version, about = "Deep RL with pruning built in: train, evaluate and prune DQN agents")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train an agent from a TOML config; writes a run directory.
+    Train(train::TrainArgs),
+    /// Evaluate a trained policy (a run directory or a checkpoint) greedily.
+    Eval(eval::EvalArgs),
+    /// Inspect, replay and benchmark environments.
+    #[command(subcommand)]
+    Env(env_cmd::EnvCommand),
+}
+
+fn main() -> ExitCode {
+    // A bug must still end in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("sparq: internal error: {}{at} (please report this)", msg.lines().next().unwrap_or(""));
+    }));
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Env(cmd) => env_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let text = format!("{e:#}");
+            eprintln!("sparq: {}", text.lines().collect::<Vec<_>>().join(" "));
+            ExitCode::FAILURE
+        }
+    }
+}
