@@ -6,14 +6,15 @@
 
 mod error;
 mod registry;
+mod serde_exact;
 mod vector;
 
 pub mod classic;
 pub mod minatar;
 
 pub use error::EnvError;
-pub use registry::{make, registered_ids, EnvSpec};
-pub use vector::{VecEnv, VecStep};
+pub use registry::{EnvSpec, make, registered_ids, spec};
+pub use vector::{EpisodeStats, Parallelism, VecEnv, VecStep};
 
 /// What an observation looks like; the Q-network is chosen from this.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
