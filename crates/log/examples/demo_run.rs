@@ -48,6 +48,7 @@ fn run(dir: PathBuf) -> Result<(), LogError> {
                 .map(|(n, _)| (n.to_string(), 0.5))
                 .collect::<BTreeMap<_, _>>(),
         },
+        evals: Vec::new(),
     })?;
     println!(
         "wrote {} event files to {}",

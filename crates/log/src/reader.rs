@@ -63,3 +63,32 @@ pub fn event_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, LogError> {
     files.sort();
     Ok(files)
 }
+
+/// Cuts an event file back to the events logged at steps ≤ `step` (plus its file-version
+/// header), dropping a torn last record too: what a resumed run does to the files of the session
+/// it continues, so no step is logged twice. Returns the number of events dropped.
+pub fn truncate_after(path: &Path, step: i64) -> Result<usize, LogError> {
+    let file = File::open(path).map_err(|e| LogError::io("open", path, e))?;
+    let mut input = BufReader::new(file);
+    let (mut offset, mut keep_until, mut dropped) = (0u64, 0u64, 0usize);
+    loop {
+        let data = match read_record(&mut input).map_err(|e| LogError::io("read", path, e))? {
+            ReadRecord::Data(data) => data,
+            ReadRecord::Eof | ReadRecord::Truncated => break,
+            ReadRecord::Corrupt(what) => return Err(LogError::Corrupt { path: path.to_owned(), offset, what }),
+        };
+        let event = Event::decode(data.as_slice()).map_err(|source| LogError::Decode { path: path.to_owned(), offset, source })?;
+        offset += 16 + data.len() as u64;
+        if event.file_version().is_some() || event.step <= step {
+            if dropped == 0 {
+                keep_until = offset;
+            }
+        } else {
+            dropped += 1;
+        }
+    }
+    let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| LogError::io("open", path, e))?;
+    file.set_len(keep_until).map_err(|e| LogError::io("truncate", path, e))?;
+    file.sync_all().map_err(|e| LogError::io("sync", path, e))?;
+    Ok(dropped)
+}

@@ -13,6 +13,18 @@ pub struct Summary {
     pub sps: f64,
     pub eval: EvalStats,
     pub sparsity: SparsityStats,
+    /// The periodic greedy evaluations during training, in order (for time-to-solve).
+    #[serde(default)]
+    pub evals: Vec<EvalPoint>,
+}
+
+/// One periodic evaluation: when it ran and what it scored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalPoint {
+    pub env_steps: u64,
+    /// Seconds since training started.
+    pub wall_s: f64,
+    pub return_mean: f64,
 }
 
 /// Returns of the evaluation episodes.
@@ -76,6 +88,9 @@ impl Summary {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .chain(layers)
+            .chain(self.evals.iter().enumerate().flat_map(|(i, p)| {
+                [(format!("evals[{i}].wall_s"), p.wall_s), (format!("evals[{i}].return_mean"), p.return_mean)]
+            }))
             .find(|(_, v)| !v.is_finite())
             .map(|(k, _)| k)
     }
@@ -122,6 +137,7 @@ mod tests {
                 global: 0.5,
                 layers,
             },
+            evals: Vec::new(),
         };
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["eval"]["return_std"], 5.0);

@@ -141,3 +141,27 @@ fn unwritable_location_is_reported_with_its_path() {
         "{err}"
     );
 }
+
+#[test]
+fn truncate_after_keeps_the_prefix_up_to_a_step_and_drops_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = sparq_log::EventWriter::create(dir.path()).unwrap();
+    for step in [10, 20, 30, 40] {
+        w.add_scalar("a", step as f64, step).unwrap();
+    }
+    let path = w.path().to_path_buf();
+    w.close().unwrap();
+    // A torn record at the end, as a SIGKILL mid-write leaves it.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0, 1, 2]);
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(sparq_log::truncate_after(&path, 20).unwrap(), 2);
+    let steps: Vec<i64> = sparq_log::read_events(&path).unwrap().iter().filter(|e| e.scalar("a").is_some()).map(|e| e.step).collect();
+    assert_eq!(steps, [10, 20]);
+    // Idempotent, and cutting before every scalar keeps the header.
+    assert_eq!(sparq_log::truncate_after(&path, 20).unwrap(), 0);
+    assert_eq!(sparq_log::truncate_after(&path, 0).unwrap(), 2);
+    let events = sparq_log::read_events(&path).unwrap();
+    assert_eq!(events.len(), 1);
+    assert!(events[0].file_version().is_some());
+}

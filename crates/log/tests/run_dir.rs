@@ -14,6 +14,7 @@ fn summary() -> Summary {
             global: 0.25,
             layers: BTreeMap::from([("fc1".to_owned(), 0.25)]),
         },
+            evals: Vec::new(),
     }
 }
 
