@@ -15,7 +15,7 @@ use rand_pcg::Pcg64;
 use sparq_agent::{BatchRef, HostPolicy, Learner, NetSpec, Scratch};
 use sparq_config::{CheckedConfig, Config};
 use sparq_envs::{ObsSpace, VecEnv};
-use sparq_log::{EventWriter, Progress, ProgressStats, RunDir, Summary};
+use sparq_log::{EvalPoint, EventWriter, Progress, ProgressStats, RunDir, Summary};
 use sparq_prune::Pruner;
 use sparq_replay::{Batch, ObsEncoding, PerParams, ReplayBuffer, ReplayConfig};
 
@@ -101,6 +101,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         rng: Pcg64::seed_from_u64(c.run.seed ^ RNG_STREAM_TRAINER),
         batch: Batch::new(c.agent.batch_size, envs.obs_len()),
         recent: std::collections::VecDeque::with_capacity(RECENT_EPISODES),
+        evals: Vec::new(),
         env_steps: 0,
         episodes: 0,
         started: Instant::now(),
@@ -155,6 +156,7 @@ struct Trainer<'a> {
     rng: Pcg64,
     batch: Batch,
     recent: std::collections::VecDeque<f64>,
+    evals: Vec<EvalPoint>,
     env_steps: u64,
     episodes: u64,
     started: Instant,
@@ -239,6 +241,7 @@ impl Trainer<'_> {
                 let returns = eval::evaluate(&self.policy, &c.env.id, c.log.eval_episodes, c.run.seed + EVAL_SEED_OFFSET)?;
                 let mean = returns.iter().sum::<f64>() / returns.len() as f64;
                 self.events.add_scalar("eval/return_mean", mean, now as i64)?;
+                self.evals.push(EvalPoint { env_steps: now, wall_s: self.started.elapsed().as_secs_f64(), return_mean: mean });
                 self.progress.println(&format!("eval at step {now}: mean greedy return {mean:.2} over {} episodes", returns.len()));
             }
             if crossed(c.log.checkpoint_interval, t0, now) && !last {
@@ -259,7 +262,8 @@ impl Trainer<'_> {
         let eval = sparq_log::EvalStats::from_returns(&returns).context("final evaluation ran no episodes")?;
         self.events.add_scalar("eval/return_mean", eval.return_mean, self.env_steps as i64)?;
         let (sparsity, _) = eval::sparsity_of(&self.policy, c);
-        Ok(Summary { env_steps: self.env_steps, wall_s, sps: self.env_steps as f64 / wall_s, eval, sparsity })
+        let evals = std::mem::take(&mut self.evals);
+        Ok(Summary { env_steps: self.env_steps, wall_s, sps: self.env_steps as f64 / wall_s, eval, sparsity, evals })
     }
 
     fn update(&mut self, learner: &mut Learner, replay: &mut ReplayBuffer) -> Result<()> {
