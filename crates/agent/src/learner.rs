@@ -269,6 +269,19 @@ impl Learner {
         Ok(Some(TrainStats { loss, q_mean, updates: count }))
     }
 
+    /// The running loss/Q sums not yet logged, for checkpoints: (loss sum, Q sum, updates).
+    pub fn stats_state(&self) -> Result<(f32, f32, u64), AgentError> {
+        Ok((self.stats.loss_sum.f_double_value(&[])? as f32, self.stats.q_sum.f_double_value(&[])? as f32, self.stats.count))
+    }
+
+    pub fn restore_stats(&mut self, (loss_sum, q_sum, count): (f32, f32, u64)) -> Result<(), AgentError> {
+        let _guard = tch::no_grad_guard();
+        let _ = self.stats.loss_sum.f_fill_(f64::from(loss_sum))?;
+        let _ = self.stats.q_sum.f_fill_(f64::from(q_sum))?;
+        self.stats.count = count;
+        Ok(())
+    }
+
     /// Non-finite values in the online parameters (the NaN guard).
     pub fn params_finite(&self) -> Result<bool, AgentError> {
         Ok(self.params.f_isfinite()?.f_all()?.f_int64_value(&[])? != 0)

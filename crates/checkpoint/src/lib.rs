@@ -131,6 +131,25 @@ pub fn save<M: Serialize>(
     Ok(final_dir)
 }
 
+/// Removes what interrupted saves left behind (hidden `.tmp-*` directories and files).
+pub fn remove_partial(checkpoints_dir: &Path) -> Result<usize, CheckpointError> {
+    let rd = match fs::read_dir(checkpoints_dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io(checkpoints_dir)(e)),
+    };
+    let mut removed = 0;
+    for entry in rd {
+        let p = entry.map_err(io(checkpoints_dir))?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with(".tmp-") || name == format!(".{LATEST}.tmp") {
+            if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) }.map_err(io(&p))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Complete checkpoints in `checkpoints_dir`, oldest first (names sort by step).
 pub fn list(checkpoints_dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     let mut out = Vec::new();

@@ -97,5 +97,7 @@ fn an_interrupted_save_leaves_the_previous_checkpoint_in_charge() {
     fs::create_dir(&partial).unwrap();
     fs::write(partial.join("meta.json"), b"{").unwrap();
     assert_eq!(resolve(tmp.path()).unwrap(), good);
-    assert_eq!(list(tmp.path()).unwrap(), vec![good]);
+    assert_eq!(list(tmp.path()).unwrap(), vec![good.clone()]);
+    assert_eq!(sparq_checkpoint::remove_partial(tmp.path()).unwrap(), 1);
+    assert!(!partial.exists() && good.exists());
 }

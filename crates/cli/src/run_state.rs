@@ -4,6 +4,7 @@
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 use sparq_agent::NetSpec;
+use sparq_log::EvalPoint;
 use sparq_prune::Pruner;
 
 pub const FORMAT: &str = "sparq-dqn";
@@ -29,6 +30,10 @@ pub struct CheckpointMeta {
     pub pruner: Option<Pruner>,
     /// The trainer's generator (exploration and replay sampling).
     pub rng: Pcg64,
+    /// Loss and Q sums accumulated since the last log, so the next logged values are exact.
+    pub stats: (f32, f32, u64),
+    /// Periodic evaluations so far.
+    pub evals: Vec<EvalPoint>,
 }
 
 impl CheckpointMeta {

@@ -25,16 +25,20 @@ use crate::run_state::{CheckpointMeta, ENVS_BLOB, FORMAT, REPLAY_BLOB, VERSION};
 #[derive(clap::Args)]
 pub struct TrainArgs {
     /// The experiment's TOML config.
-    config: PathBuf,
+    #[arg(required_unless_present = "resume")]
+    config: Option<PathBuf>,
     /// Override a config value: `section.key=value`, the value parsed as TOML (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// Run directory (default: runs/<config name>-s<seed>-<UTC time>).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     run_dir: Option<PathBuf>,
     /// Shorthand for `--set run.seed=N`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     seed: Option<u64>,
+    /// Continue an interrupted run from its latest checkpoint, exactly where it was.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    resume: Option<PathBuf>,
 }
 
 /// Distinct generator streams from one seed.
@@ -52,7 +56,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(seed) = args.seed {
         overrides.push(format!("run.seed={seed}"));
     }
-    let raw = Config::load(&args.config, &overrides)?;
+    let (raw, resume_dir) = match (&args.resume, &args.config) {
+        (Some(dir), _) => {
+            let run_dir = RunDir::open(dir)?;
+            anyhow::ensure!(
+                !run_dir.summary_path().exists(),
+                "{}: this run finished (summary.json exists); there is nothing to resume",
+                dir.display()
+            );
+            (Config::load(&run_dir.config_path(), &overrides)?, Some(run_dir))
+        }
+        (None, Some(config)) => (Config::load(config, &overrides)?, None),
+        (None, None) => bail!("give a CONFIG to train, or --resume RUN_DIR"),
+    };
     let cfg = raw.check()?;
     let c = cfg.config();
 
@@ -70,14 +86,30 @@ pub fn run(args: TrainArgs) -> Result<()> {
         None
     };
     let mut replay = ReplayBuffer::new(replay_config(&cfg, &envs))?;
+    let mut state = TrainerState::fresh(c.run.seed);
+    envs.reset(c.run.seed);
 
-    let run_dir_path = args.run_dir.clone().unwrap_or_else(|| default_run_dir(&args.config, c.run.seed));
-    let run_dir = RunDir::create(&run_dir_path)?;
-    run_dir.write_config(&raw.to_toml_string()?)?;
+    let (run_dir, resumed_note) = match resume_dir {
+        Some(run_dir) => {
+            let note = resume(&run_dir, &cfg, &spec, &mut envs, &mut learner, &mut pruner, &mut replay, &mut state)?;
+            (run_dir, Some(note))
+        }
+        None => {
+            let path = args.run_dir.clone().unwrap_or_else(|| {
+                default_run_dir(args.config.as_deref().unwrap_or(Path::new("run")), c.run.seed)
+            });
+            let run_dir = RunDir::create(&path)?;
+            run_dir.write_config(&raw.to_toml_string()?)?;
+            if let Some(p) = &mut pruner {
+                prune_step(&mut learner, p)?;
+            }
+            (run_dir, None)
+        }
+    };
     let mut events = run_dir.event_writer()?;
     let mut progress = Progress::new(cfg.final_env_step());
-    if let Some(note) = note {
-        progress.println(&note);
+    for line in [note, resumed_note].into_iter().flatten() {
+        progress.println(&line);
     }
     progress.println(&format!(
         "sparq: training {} on {} for {} env steps ({} gradient steps) on {:?}; run dir {}",
@@ -98,19 +130,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         events: &mut events,
         progress: &mut progress,
         policy: HostPolicy::new(spec, learner.params_host()?)?,
-        rng: Pcg64::seed_from_u64(c.run.seed ^ RNG_STREAM_TRAINER),
         batch: Batch::new(c.agent.batch_size, envs.obs_len()),
         recent: std::collections::VecDeque::with_capacity(RECENT_EPISODES),
-        evals: Vec::new(),
-        env_steps: 0,
-        episodes: 0,
-        started: Instant::now(),
-        last_log: (Instant::now(), 0),
+        last_log: (Instant::now(), state.env_steps),
+        started: Instant::now().checked_sub(std::time::Duration::from_secs_f64(state.wall_s)).unwrap_or_else(Instant::now),
+        s: state,
     };
-    envs.reset(c.run.seed);
-    if let Some(p) = &mut pruner {
-        t.maybe_prune(&mut learner, p)?;
-    }
     let summary = t.train(&mut envs, &mut learner, &mut replay, &mut pruner)?;
     t.progress.finish();
     events.close()?;
@@ -152,15 +177,95 @@ struct Trainer<'a> {
     progress: &'a mut Progress,
     /// Plain-Rust copy of the online network, refreshed after each training round.
     policy: HostPolicy,
-    /// Exploration and replay sampling.
-    rng: Pcg64,
     batch: Batch,
     recent: std::collections::VecDeque<f64>,
-    evals: Vec<EvalPoint>,
-    env_steps: u64,
-    episodes: u64,
     started: Instant,
     last_log: (Instant, u64),
+    /// What a checkpoint must carry besides the learner, pruner, envs and replay.
+    s: TrainerState,
+}
+
+/// The trainer's own state that checkpoints carry.
+struct TrainerState {
+    /// Exploration and replay sampling.
+    rng: Pcg64,
+    env_steps: u64,
+    episodes: u64,
+    evals: Vec<EvalPoint>,
+    /// Training time before this session (resumed runs).
+    wall_s: f64,
+}
+
+impl TrainerState {
+    fn fresh(seed: u64) -> Self {
+        TrainerState { rng: Pcg64::seed_from_u64(seed ^ RNG_STREAM_TRAINER), env_steps: 0, episodes: 0, evals: Vec::new(), wall_s: 0.0 }
+    }
+}
+
+/// Puts every component back where the run's latest checkpoint left it, and cuts the event files
+/// back to that step. Refuses a checkpoint of another environment or architecture.
+#[allow(clippy::too_many_arguments)]
+fn resume(
+    run_dir: &RunDir,
+    cfg: &CheckedConfig,
+    spec: &NetSpec,
+    envs: &mut VecEnv,
+    learner: &mut Learner,
+    pruner: &mut Option<Pruner>,
+    replay: &mut ReplayBuffer,
+    state: &mut TrainerState,
+) -> Result<String> {
+    let c = cfg.config();
+    let cp = sparq_checkpoint::load::<CheckpointMeta>(run_dir.root())?;
+    let meta = &cp.meta;
+    meta.check_format()?;
+    let at = cp.path.display();
+    anyhow::ensure!(meta.env_id == c.env.id, "{at}: checkpoint is for env {}, the config says env.id = {}", meta.env_id, c.env.id);
+    anyhow::ensure!(
+        &meta.net == spec,
+        "{at}: checkpoint for another architecture: it holds {}, the config builds {}",
+        describe_net(&meta.net),
+        describe_net(spec)
+    );
+    learner.restore_host(&cp.tensors, meta.grad_steps, meta.optimizer_step).with_context(|| at.to_string())?;
+    learner.restore_stats(meta.stats)?;
+    *pruner = match (pruner.take(), &meta.pruner) {
+        (Some(_), Some(saved)) => {
+            saved.verify_layers(&sparq_agent::layer_infos(learner.layout()))?;
+            Some(saved.clone())
+        }
+        (None, None) => None,
+        _ => bail!("{at}: the checkpoint's pruning state does not match the config's [prune] section"),
+    };
+    let blob = |name: &str| cp.blobs.get(name).with_context(|| format!("{at}: '{name}' is missing"));
+    envs.restore(blob(ENVS_BLOB)?).with_context(|| at.to_string())?;
+    let mut note = String::new();
+    match cp.blobs.get(REPLAY_BLOB) {
+        Some(bytes) => *replay = ReplayBuffer::read_from(&mut bytes.as_slice()).with_context(|| format!("{at}/{REPLAY_BLOB}"))?,
+        None => note = " with an EMPTY replay buffer (log.save_replay was off), so not exactly".into(),
+    }
+    *state = TrainerState {
+        rng: meta.rng.clone(),
+        env_steps: meta.env_steps,
+        episodes: meta.episodes,
+        evals: meta.evals.clone(),
+        wall_s: meta.wall_s,
+    };
+    sparq_checkpoint::remove_partial(&run_dir.checkpoints_dir())?;
+    let mut dropped = 0;
+    for file in run_dir.event_files()? {
+        dropped += sparq_log::truncate_after(&file, meta.env_steps as i64)?;
+    }
+    Ok(format!(
+        "sparq: resuming {} from {} (env step {}){note}; dropped {dropped} events logged after it",
+        run_dir.root().display(),
+        cp.path.display(),
+        meta.env_steps
+    ))
+}
+
+fn describe_net(n: &NetSpec) -> String {
+    format!("conv {:?} hidden {:?} {:?}{}", n.conv_channels, n.hidden, n.activation, if n.dueling { " dueling" } else { "" })
 }
 
 /// True when a multiple of `interval` lies in (t0, t1].
@@ -185,12 +290,12 @@ impl Trainer<'_> {
         let updates_per_round = c.agent.gradient_steps as u64;
         let final_step = self.cfg.final_env_step();
 
-        while self.env_steps < final_step {
-            let eps = self.cfg.epsilon_at(self.env_steps);
+        while self.s.env_steps < final_step {
+            let eps = self.cfg.epsilon_at(self.s.env_steps);
             obs.copy_from_slice(envs.obs());
             for (i, a) in actions.iter_mut().enumerate() {
-                *a = if self.rng.random::<f64>() < eps {
-                    self.rng.random_range(0..envs.num_actions())
+                *a = if self.s.rng.random::<f64>() < eps {
+                    self.s.rng.random_range(0..envs.num_actions())
                 } else {
                     self.policy.greedy(&obs[i * obs_len..(i + 1) * obs_len], &mut scratch, &mut q)
                 };
@@ -205,23 +310,25 @@ impl Trainer<'_> {
                 next_obs[i * obs_len..(i + 1) * obs_len].copy_from_slice(row);
             }
             replay.add(&obs, &actions, &step.rewards, &step.terminated, &step.truncated, &next_obs)?;
-            let t0 = self.env_steps;
-            self.env_steps += n as u64;
+            let t0 = self.s.env_steps;
+            self.s.env_steps += n as u64;
             for (_, ep) in step.finished() {
-                self.episodes += 1;
-                self.events.add_scalar("train/episode_return", ep.episode_return, self.env_steps as i64)?;
-                self.events.add_scalar("train/episode_length", ep.length as f64, self.env_steps as i64)?;
+                self.s.episodes += 1;
+                self.events.add_scalar("train/episode_return", ep.episode_return, self.s.env_steps as i64)?;
+                self.events.add_scalar("train/episode_length", ep.length as f64, self.s.env_steps as i64)?;
                 if self.recent.len() == RECENT_EPISODES {
                     self.recent.pop_front();
                 }
                 self.recent.push_back(ep.episode_return);
             }
 
-            let updates = self.cfg.train_rounds(t0, self.env_steps) * updates_per_round;
+            let updates = self.cfg.train_rounds(t0, self.s.env_steps) * updates_per_round;
             for _ in 0..updates {
                 self.update(learner, replay)?;
                 if let Some(p) = pruner.as_mut() {
-                    self.maybe_prune(learner, p)?;
+                    if prune_step(learner, p)? {
+                        learner.copy_params_into(self.policy.params_mut())?;
+                    }
                 }
             }
             if updates > 0 {
@@ -229,7 +336,7 @@ impl Trainer<'_> {
             }
 
             // The last step's scalars, evaluation and checkpoint are written once, after the loop.
-            let now = self.env_steps;
+            let now = self.s.env_steps;
             let last = now >= final_step;
             if crossed(c.log.log_interval, t0, now) && !last {
                 self.log_scalars(learner, pruner.as_ref(), eps)?;
@@ -241,7 +348,7 @@ impl Trainer<'_> {
                 let returns = eval::evaluate(&self.policy, &c.env.id, c.log.eval_episodes, c.run.seed + EVAL_SEED_OFFSET)?;
                 let mean = returns.iter().sum::<f64>() / returns.len() as f64;
                 self.events.add_scalar("eval/return_mean", mean, now as i64)?;
-                self.evals.push(EvalPoint { env_steps: now, wall_s: self.started.elapsed().as_secs_f64(), return_mean: mean });
+                self.s.evals.push(EvalPoint { env_steps: now, wall_s: self.started.elapsed().as_secs_f64(), return_mean: mean });
                 self.progress.println(&format!("eval at step {now}: mean greedy return {mean:.2} over {} episodes", returns.len()));
             }
             if crossed(c.log.checkpoint_interval, t0, now) && !last {
@@ -255,23 +362,23 @@ impl Trainer<'_> {
             });
         }
 
-        self.log_scalars(learner, pruner.as_ref(), self.cfg.epsilon_at(self.env_steps))?;
+        self.log_scalars(learner, pruner.as_ref(), self.cfg.epsilon_at(self.s.env_steps))?;
         self.checkpoint(envs, learner, replay, pruner.as_ref())?;
         let wall_s = self.started.elapsed().as_secs_f64();
         let returns = eval::evaluate(&self.policy, &c.env.id, c.log.final_eval_episodes, c.run.seed + EVAL_SEED_OFFSET)?;
         let eval = sparq_log::EvalStats::from_returns(&returns).context("final evaluation ran no episodes")?;
-        self.events.add_scalar("eval/return_mean", eval.return_mean, self.env_steps as i64)?;
+        self.events.add_scalar("eval/return_mean", eval.return_mean, self.s.env_steps as i64)?;
         let (sparsity, _) = eval::sparsity_of(&self.policy, c);
-        let evals = std::mem::take(&mut self.evals);
-        Ok(Summary { env_steps: self.env_steps, wall_s, sps: self.env_steps as f64 / wall_s, eval, sparsity, evals })
+        let evals = self.s.evals.clone();
+        Ok(Summary { env_steps: self.s.env_steps, wall_s, sps: self.s.env_steps as f64 / wall_s, eval, sparsity, evals })
     }
 
     fn update(&mut self, learner: &mut Learner, replay: &mut ReplayBuffer) -> Result<()> {
         let a = &self.cfg.config().agent;
         // β anneals linearly from beta0 to 1 over training (prioritized replay only).
-        let progress = self.env_steps as f64 / self.cfg.final_env_step() as f64;
+        let progress = self.s.env_steps as f64 / self.cfg.final_env_step() as f64;
         let beta = a.per_beta0 + (1.0 - a.per_beta0) * progress.min(1.0);
-        replay.sample(a.batch_size, beta, &mut self.rng, &mut self.batch)?;
+        replay.sample(a.batch_size, beta, &mut self.s.rng, &mut self.batch)?;
         let b = &self.batch;
         let batch = BatchRef {
             obs: &b.obs,
@@ -287,33 +394,13 @@ impl Trainer<'_> {
         Ok(())
     }
 
-    /// At the schedule's update steps: scores out, new masks in.
-    fn maybe_prune(&mut self, learner: &mut Learner, pruner: &mut Pruner) -> Result<()> {
-        let step = learner.grad_steps;
-        if !pruner.is_update_step(step) {
-            return Ok(());
-        }
-        let criterion = pruner.config().criterion();
-        let flat = match criterion {
-            sparq_prune::Criterion::Saliency => learner.saliency_host()?.context("saliency was not tracked")?,
-            _ => learner.params_host()?,
-        };
-        let scores = sparq_agent::layer_scores(learner.layout(), criterion, &flat);
-        let refs: Vec<&[f32]> = scores.iter().map(Vec::as_slice).collect();
-        if pruner.update(step, &refs)? {
-            learner.set_mask(&sparq_agent::flat_mask(learner.layout(), pruner))?;
-            learner.copy_params_into(self.policy.params_mut())?;
-        }
-        Ok(())
-    }
-
     fn log_scalars(&mut self, learner: &mut Learner, pruner: Option<&Pruner>, eps: f64) -> Result<()> {
-        let step = self.env_steps as i64;
+        let step = self.s.env_steps as i64;
         if let Some(s) = learner.take_stats()? {
             if !s.loss.is_finite() || !learner.params_finite()? {
                 bail!(
                     "training diverged at env step {}: the loss or the weights are not finite (loss {}); the last good checkpoint is kept in {}",
-                    self.env_steps,
+                    self.s.env_steps,
                     s.loss,
                     self.run_dir.checkpoints_dir().display()
                 );
@@ -324,10 +411,10 @@ impl Trainer<'_> {
         self.events.add_scalar("train/epsilon", eps, step)?;
         let (t_prev, s_prev) = self.last_log;
         let dt = t_prev.elapsed().as_secs_f64();
-        if dt > 0.0 && self.env_steps > s_prev {
-            self.events.add_scalar("perf/sps", (self.env_steps - s_prev) as f64 / dt, step)?;
+        if dt > 0.0 && self.s.env_steps > s_prev {
+            self.events.add_scalar("perf/sps", (self.s.env_steps - s_prev) as f64 / dt, step)?;
         }
-        self.last_log = (Instant::now(), self.env_steps);
+        self.last_log = (Instant::now(), self.s.env_steps);
         if let Some(p) = pruner {
             let report = p.report();
             self.events.add_scalar("prune/sparsity", report.global, step)?;
@@ -344,7 +431,7 @@ impl Trainer<'_> {
         let params = self.policy.params();
         for l in &learner.layout().layers {
             let w = &params[l.weight_offset..l.weight_offset + l.weight_numel()];
-            self.events.add_histogram(&format!("weights/{}", l.name), w, self.env_steps as i64)?;
+            self.events.add_histogram(&format!("weights/{}", l.name), w, self.s.env_steps as i64)?;
         }
         Ok(())
     }
@@ -357,13 +444,15 @@ impl Trainer<'_> {
             env_id: c.env.id.clone(),
             net: learner.spec().clone(),
             config: c.to_toml_string()?,
-            env_steps: self.env_steps,
+            env_steps: self.s.env_steps,
             grad_steps: learner.grad_steps,
             optimizer_step: learner.optimizer_step(),
-            episodes: self.episodes,
+            episodes: self.s.episodes,
             wall_s: self.started.elapsed().as_secs_f64(),
             pruner: pruner.cloned(),
-            rng: self.rng.clone(),
+            rng: self.s.rng.clone(),
+            stats: learner.stats_state()?,
+            evals: self.s.evals.clone(),
         };
         let envs_blob = envs.snapshot()?;
         let mut replay_blob = Vec::new();
@@ -374,11 +463,31 @@ impl Trainer<'_> {
         if c.log.save_replay {
             blobs.push((REPLAY_BLOB, &replay_blob));
         }
-        let name = format!("step_{:010}", self.env_steps);
+        let name = format!("step_{:010}", self.s.env_steps);
         sparq_checkpoint::save(&self.run_dir.checkpoints_dir(), &name, &meta, &learner.state_host()?, &blobs, KEEP_CHECKPOINTS)?;
         self.events.flush()?;
         Ok(())
     }
+}
+
+/// At the schedule's update steps: scores out, new masks in. Returns whether the masks changed.
+fn prune_step(learner: &mut Learner, pruner: &mut Pruner) -> Result<bool> {
+    let step = learner.grad_steps;
+    if !pruner.is_update_step(step) {
+        return Ok(false);
+    }
+    let criterion = pruner.config().criterion();
+    let flat = match criterion {
+        sparq_prune::Criterion::Saliency => learner.saliency_host()?.context("saliency was not tracked")?,
+        _ => learner.params_host()?,
+    };
+    let scores = sparq_agent::layer_scores(learner.layout(), criterion, &flat);
+    let refs: Vec<&[f32]> = scores.iter().map(Vec::as_slice).collect();
+    let changed = pruner.update(step, &refs)?;
+    if changed {
+        learner.set_mask(&sparq_agent::flat_mask(learner.layout(), pruner))?;
+    }
+    Ok(changed)
 }
 
 /// `runs/<config stem>-s<seed>-<UTC yyyymmdd-hhmmss>`.
