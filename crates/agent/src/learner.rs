@@ -303,6 +303,11 @@ impl Learner {
         Ok(v)
     }
 
+    /// Sets the learning rate for the next updates (`agent.lr_schedule`).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.optimizer.set_lr(lr);
+    }
+
     pub fn optimizer_step(&self) -> u64 {
         self.optimizer.step
     }

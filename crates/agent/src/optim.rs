@@ -70,6 +70,11 @@ impl Optimizer {
         Ok(())
     }
 
+    /// Sets the learning rate for the next updates (learning-rate schedules).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
     /// Zeroes the state of pruned entries so momentum cannot regrow them.
     pub fn mask_(&mut self, mask: &Tensor) -> Result<(), AgentError> {
         let _ = self.first.f_mul_(mask)?;

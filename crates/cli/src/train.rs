@@ -323,6 +323,9 @@ impl Trainer<'_> {
             }
 
             let updates = self.cfg.train_rounds(t0, self.s.env_steps) * updates_per_round;
+            if updates > 0 {
+                learner.set_lr(self.cfg.lr_at(self.s.env_steps));
+            }
             for _ in 0..updates {
                 self.update(learner, replay)?;
                 if let Some(p) = pruner.as_mut() {

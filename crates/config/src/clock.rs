@@ -70,4 +70,13 @@ impl CheckedConfig {
                 + (a.exploration_final_eps - a.exploration_initial_eps) * (t / decay)
         }
     }
+
+    /// The learning rate at env step `t` under `agent.lr_schedule`.
+    pub fn lr_at(&self, t: u64) -> f64 {
+        let c = self.config();
+        match c.agent.lr_schedule {
+            crate::LrSchedule::Constant => c.agent.lr,
+            crate::LrSchedule::Linear => c.agent.lr * (1.0 - t as f64 / c.run.total_steps as f64).max(0.0),
+        }
+    }
 }

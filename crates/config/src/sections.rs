@@ -37,6 +37,16 @@ pub enum Optimizer {
     RmspropCentered,
 }
 
+/// How the learning rate changes over training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    #[default]
+    Constant,
+    /// lr · (1 − env steps / total_steps), SB3's `linear_schedule`: settles the final policy.
+    Linear,
+}
+
 /// The TD loss.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,6 +115,7 @@ impl Default for EnvConfig {
 pub struct AgentConfig {
     pub gamma: f64,
     pub lr: f64,
+    pub lr_schedule: LrSchedule,
     pub optimizer: Optimizer,
     pub adam_eps: f64,
     pub rmsprop_alpha: f64,
@@ -142,6 +153,7 @@ impl Default for AgentConfig {
         Self {
             gamma: 0.99,
             lr: 1e-4,
+            lr_schedule: LrSchedule::Constant,
             optimizer: Optimizer::Adam,
             adam_eps: 1e-8,
             rmsprop_alpha: 0.95,

@@ -112,6 +112,7 @@ fn epsilon_decays_linearly_then_stays() {
     // total 1000, fraction 0.1: decay over t in [0, 100], from 1.0 to 0.05.
     let mut c = Config::default();
     c.run.total_steps = 1000;
+    c.agent.learning_starts = 100;
     c.agent.learning_starts = 0;
     let c = c.check().unwrap();
     assert_eq!(c.epsilon_at(0), 1.0);
@@ -126,6 +127,7 @@ fn epsilon_decays_linearly_then_stays() {
 fn epsilon_with_zero_fraction_is_final_from_the_start() {
     let mut c = Config::default();
     c.run.total_steps = 1000;
+    c.agent.learning_starts = 100;
     c.agent.learning_starts = 0;
     c.agent.exploration_fraction = 0.0;
     c.agent.exploration_final_eps = 0.1;
@@ -155,4 +157,20 @@ fn width_multiplier_rounds_with_a_floor_of_one() {
     assert_eq!(c.network.scaled_conv_channels(), vec![4]);
     c.network.width_multiplier = 1.5;
     assert_eq!(c.network.scaled_hidden(), vec![96, 5, 2]); // 4.5 rounds away from zero
+}
+
+#[test]
+fn lr_schedules() {
+    let mut c = sparq_config::Config::default();
+    c.run.total_steps = 1000;
+    c.agent.learning_starts = 100;
+    c.agent.lr = 2e-3;
+    let constant = c.check().unwrap();
+    assert_eq!(constant.lr_at(0), 2e-3);
+    assert_eq!(constant.lr_at(900), 2e-3);
+    c.agent.lr_schedule = sparq_config::LrSchedule::Linear;
+    let linear = c.check().unwrap();
+    assert_eq!(linear.lr_at(0), 2e-3);
+    assert!((linear.lr_at(250) - 1.5e-3).abs() < 1e-15);
+    assert_eq!(linear.lr_at(1000), 0.0);
 }

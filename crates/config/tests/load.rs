@@ -153,7 +153,7 @@ fn unknown_key_in_each_section_lists_the_known_keys() {
     );
     let msg = err("[agent]\ngama = 0.9\n", &[]);
     assert!(
-        msg.starts_with("configs/x.toml: agent: unknown key 'gama' (known: gamma, lr, optimizer, "),
+        msg.starts_with("configs/x.toml: agent: unknown key 'gama' (known: gamma, lr, lr_schedule, optimizer, "),
         "{msg}"
     );
     assert!(msg.ends_with("per_beta0, per_eps)"), "{msg}");
