@@ -120,6 +120,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         device,
         run_dir.root().display()
     ));
+    progress.println(&format!(
+        "sparq: replay holds {} transitions at {:.1} bytes each",
+        c.agent.buffer_size,
+        replay.bytes_per_transition()
+    ));
     if let Some(p) = &pruner {
         progress.println(&format!("sparq: pruning {}", p.config().describe()));
     }

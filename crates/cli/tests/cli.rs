@@ -157,3 +157,48 @@ fn env_commands() {
     assert_eq!(last["terminated"], true, "pushing left from θ=0.2 must tip the pole past 12° within 22 steps");
     assert!(lines.len() < 22);
 }
+
+#[test]
+fn divergence_stops_the_run_and_keeps_the_last_good_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    // Adam's steps are about lr in size: lr = 1e38 overflows the weights within a few updates.
+    let out = train(&run, &["--set", "agent.lr=1e38", "--set", "log.log_interval=100"]);
+    assert!(!out.status.success());
+    // A started run has printed progress; the error is its last line.
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err.lines().last().unwrap_or_default();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(line.contains("diverged") && line.contains("not finite"), "{line}");
+    assert!(!run.join("summary.json").exists(), "a diverged run must not look finished");
+    let latest = std::fs::read_to_string(run.join("checkpoints/latest")).unwrap();
+    assert_eq!(latest.trim(), "step_0000000500", "the checkpoint from before the divergence stays");
+    let eval = sparq(&["eval", run.to_str().unwrap(), "--episodes", "2", "--json"]);
+    assert!(eval.status.success(), "the kept checkpoint is loadable");
+}
+
+#[test]
+fn pruning_during_training_reaches_the_target_sparsity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = train(
+        &run,
+        &[
+            "--set", "prune.schedule=\"polynomial\"", "--set", "prune.target_sparsity=0.9",
+            "--set", "prune.start=0.2", "--set", "prune.end=0.8", "--set", "prune.frequency=50",
+            "--set", "prune.scope=\"layerwise\"",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let eval = sparq(&["eval", run.to_str().unwrap(), "--episodes", "2", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    // Layerwise: every layer within one weight of 90 % (fc0 has 128 weights, fc1 1024, out 64).
+    for (layer, n) in [("fc0", 128.0), ("fc1", 1024.0), ("out", 64.0)] {
+        let s = report["sparsity"]["layers"][layer].as_f64().unwrap();
+        assert!((s - 0.9).abs() <= 1.0 / n + 1e-9, "{layer}: sparsity {s}");
+    }
+    let nonzero = report["params_nonzero"].as_u64().unwrap();
+    assert!(nonzero < 1282 - 1000, "pruned weights are exact zeros in the checkpoint: {nonzero} nonzero");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert!((summary["sparsity"]["global"].as_f64().unwrap() - 0.9).abs() < 0.005);
+}
