@@ -10,16 +10,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_pcg::Pcg64;
-use sparq_agent::{BatchRef, HostPolicy, Learner, NetSpec, Scratch};
+use sparq_agent::{HostPolicy, Learner, NetSpec};
 use sparq_config::{CheckedConfig, Config};
-use sparq_envs::{ObsSpace, VecEnv};
+use sparq_envs::VecEnv;
 use sparq_log::{EvalPoint, EventWriter, Progress, ProgressStats, RunDir, Summary};
 use sparq_prune::Pruner;
-use sparq_replay::{Batch, ObsEncoding, PerParams, ReplayBuffer, ReplayConfig};
+use sparq_replay::{Batch, ReplayBuffer};
 
 use crate::eval;
+use crate::experience::{self, Collector};
 use crate::run_state::{CheckpointMeta, ENVS_BLOB, FORMAT, REPLAY_BLOB, VERSION};
 
 #[derive(clap::Args)]
@@ -85,7 +86,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     } else {
         None
     };
-    let mut replay = ReplayBuffer::new(replay_config(&cfg, &envs))?;
+    let mut replay = ReplayBuffer::new(experience::replay_config(&c.agent, &envs))?;
     let mut state = TrainerState::fresh(c.run.seed);
     envs.reset(c.run.seed);
 
@@ -157,22 +158,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
         run_dir.summary_path().display()
     );
     Ok(())
-}
-
-fn replay_config(cfg: &CheckedConfig, envs: &VecEnv) -> ReplayConfig {
-    let a = &cfg.config().agent;
-    ReplayConfig {
-        capacity: a.buffer_size,
-        num_envs: envs.num_envs(),
-        obs_len: envs.obs_len(),
-        encoding: match envs.obs_space() {
-            ObsSpace::Binary { .. } => ObsEncoding::Bits,
-            ObsSpace::Vector { .. } => ObsEncoding::F32,
-        },
-        n_step: a.n_step,
-        gamma: a.gamma as f32,
-        prioritized: a.prioritized.then_some(PerParams { alpha: a.per_alpha, beta0: a.per_beta0, eps: a.per_eps }),
-    }
 }
 
 struct Trainer<'a> {
@@ -287,36 +272,16 @@ impl Trainer<'_> {
         pruner: &mut Option<Pruner>,
     ) -> Result<Summary> {
         let c = self.cfg.config();
-        let (n, obs_len) = (envs.num_envs(), envs.obs_len());
-        let mut obs = vec![0f32; n * obs_len];
-        let mut next_obs = vec![0f32; n * obs_len];
-        let mut actions = vec![0usize; n];
-        let (mut scratch, mut q) = (Scratch::default(), Vec::new());
+        let n = envs.num_envs() as u64;
+        let mut collector = Collector::new(envs);
         let updates_per_round = c.agent.gradient_steps as u64;
         let final_step = self.cfg.final_env_step();
 
         while self.s.env_steps < final_step {
             let eps = self.cfg.epsilon_at(self.s.env_steps);
-            obs.copy_from_slice(envs.obs());
-            for (i, a) in actions.iter_mut().enumerate() {
-                *a = if self.s.rng.random::<f64>() < eps {
-                    self.s.rng.random_range(0..envs.num_actions())
-                } else {
-                    self.policy.greedy(&obs[i * obs_len..(i + 1) * obs_len], &mut scratch, &mut q)
-                };
-            }
-            envs.step(&actions)?;
-            let step = envs.last_step();
-            for i in 0..n {
-                let row = match step.final_obs(i) {
-                    Some(final_obs) => final_obs,
-                    None => &envs.obs()[i * obs_len..(i + 1) * obs_len],
-                };
-                next_obs[i * obs_len..(i + 1) * obs_len].copy_from_slice(row);
-            }
-            replay.add(&obs, &actions, &step.rewards, &step.terminated, &step.truncated, &next_obs)?;
+            let step = collector.step(envs, &self.policy, eps, &mut self.s.rng, replay)?;
             let t0 = self.s.env_steps;
-            self.s.env_steps += n as u64;
+            self.s.env_steps += n;
             for (_, ep) in step.finished() {
                 self.s.episodes += 1;
                 self.events.add_scalar("train/episode_return", ep.episode_return, self.s.env_steps as i64)?;
@@ -386,20 +351,7 @@ impl Trainer<'_> {
         // β anneals linearly from beta0 to 1 over training (prioritized replay only).
         let progress = self.s.env_steps as f64 / self.cfg.final_env_step() as f64;
         let beta = a.per_beta0 + (1.0 - a.per_beta0) * progress.min(1.0);
-        replay.sample(a.batch_size, beta, &mut self.s.rng, &mut self.batch)?;
-        let b = &self.batch;
-        let batch = BatchRef {
-            obs: &b.obs,
-            next_obs: &b.next_obs,
-            actions: &b.actions,
-            returns: &b.returns,
-            discounts: &b.discounts,
-            weights: a.prioritized.then_some(b.weights.as_slice()),
-        };
-        if let Some(td) = learner.update(&batch, a.prioritized)? {
-            replay.update_priorities(&self.batch.indices, &td)?;
-        }
-        Ok(())
+        experience::update(learner, replay, a, beta, &mut self.s.rng, &mut self.batch)
     }
 
     fn log_scalars(&mut self, learner: &mut Learner, pruner: Option<&Pruner>, eps: f64) -> Result<()> {
