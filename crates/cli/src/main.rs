@@ -2,6 +2,7 @@
 
 mod env_cmd;
 mod eval;
+mod experience;
 mod run_state;
 mod train;
 
