@@ -118,8 +118,9 @@ impl Learner {
         Ok(Tensor::f_from_slice(data)?.f_to_device(self.device)?)
     }
 
-    /// One gradient step. Returns |TD error| per sample when `want_td` (prioritized replay).
-    pub fn update(&mut self, b: &BatchRef, want_td: bool) -> Result<Option<Vec<f32>>, AgentError> {
+    /// The TD loss of a batch and its gradient in `params.grad` (nothing is stepped). Returns the
+    /// chosen actions' Q-values, the TD targets and the loss.
+    fn loss_and_grad(&mut self, b: &BatchRef) -> Result<(Tensor, Tensor, Tensor), AgentError> {
         let n = b.actions.len() as i64;
         let obs = self.batch_tensor(b.obs, n)?;
         let next_obs = self.batch_tensor(b.next_obs, n)?;
@@ -146,18 +147,43 @@ impl Learner {
             Some(w) => per_sample.f_mul(&self.vec_tensor(w)?)?.f_mean(Kind::Float)?,
             None => per_sample.f_mean(Kind::Float)?,
         };
-
         let mut grad = self.params.f_grad()?;
         if grad.defined() {
             let _ = grad.f_zero_()?;
         }
         loss.f_backward()?;
+        if let Some(acc) = &mut self.saliency {
+            let _guard = tch::no_grad_guard();
+            let _ = acc.f_add_(&self.params.f_mul(&self.params.f_grad()?)?.f_abs()?)?;
+        }
+        Ok((q, y, loss))
+    }
+
+    /// Adds one batch's |w·∂L/∂w| to the saliency sums without changing any weight (post-hoc
+    /// saliency pruning scores a trained network this way).
+    pub fn accumulate_saliency(&mut self, b: &BatchRef) -> Result<(), AgentError> {
+        if self.saliency.is_none() {
+            return Err(AgentError::Config("saliency is not tracked by this learner".into()));
+        }
+        let _ = self.loss_and_grad(b)?;
+        Ok(())
+    }
+
+    /// Clears the saliency sums.
+    pub fn reset_saliency(&mut self) -> Result<(), AgentError> {
+        if let Some(acc) = &mut self.saliency {
+            let _ = acc.f_zero_()?;
+        }
+        Ok(())
+    }
+
+    /// One gradient step. Returns |TD error| per sample when `want_td` (prioritized replay).
+    pub fn update(&mut self, b: &BatchRef, want_td: bool) -> Result<Option<Vec<f32>>, AgentError> {
+        let n = b.actions.len();
+        let (q, y, loss) = self.loss_and_grad(b)?;
         let mut grad = self.params.f_grad()?;
 
         let _guard = tch::no_grad_guard();
-        if let Some(acc) = &mut self.saliency {
-            let _ = acc.f_add_(&self.params.f_mul(&grad)?.f_abs()?)?;
-        }
         if self.masked {
             let _ = grad.f_mul_(&self.mask)?;
         }
@@ -180,8 +206,8 @@ impl Learner {
 
         if want_td {
             let td = q.f_detach()?.f_sub(&y)?.f_abs()?.f_to_device(Device::Cpu)?;
-            let mut out = vec![0f32; n as usize];
-            td.f_copy_data(&mut out, n as usize)?;
+            let mut out = vec![0f32; n];
+            td.f_copy_data(&mut out, n)?;
             return Ok(Some(out));
         }
         Ok(None)
