@@ -1,11 +1,12 @@
 //! Greedy evaluation of a policy, in parallel over episodes, and `sparq eval`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 use sparq_agent::{HostPolicy, Scratch, WeightCensus};
+use sparq_checkpoint::Loaded;
 use sparq_config::Config;
 use sparq_log::{EvalStats, SparsityStats};
 
@@ -53,16 +54,28 @@ pub fn sparsity_of(policy: &HostPolicy, config: &Config) -> (SparsityStats, Weig
     (SparsityStats { global, layers }, census)
 }
 
-/// A trained policy from a run directory or checkpoint, with its metadata.
-pub fn load_policy(path: &std::path::Path) -> Result<(HostPolicy, CheckpointMeta, Config)> {
+/// A checkpoint with its run config, format-checked.
+pub fn load_checkpoint(path: &Path) -> Result<(Loaded<CheckpointMeta>, Config)> {
     let cp = sparq_checkpoint::load::<CheckpointMeta>(path)?;
     cp.meta.check_format()?;
+    let origin = format!("{}/meta.json", cp.path.display());
+    let config = Config::from_toml_str(&cp.meta.config, &origin, &[])?;
+    Ok((cp, config))
+}
+
+/// The policy held in a loaded checkpoint's `params`.
+pub fn policy_of(cp: &Loaded<CheckpointMeta>) -> Result<HostPolicy> {
     let params = cp
         .tensor("params")
         .with_context(|| format!("{}: tensor 'params' is missing", cp.path.display()))?
         .to_vec();
-    let policy = HostPolicy::new(cp.meta.net.clone(), params).with_context(|| cp.path.display().to_string())?;
-    let config = Config::from_toml_str(&cp.meta.config, &format!("{}/meta.json", cp.path.display()), &[])?;
+    HostPolicy::new(cp.meta.net.clone(), params).with_context(|| cp.path.display().to_string())
+}
+
+/// A trained policy from a run directory or checkpoint, with its metadata and config.
+pub fn load_policy(path: &Path) -> Result<(HostPolicy, CheckpointMeta, Config)> {
+    let (cp, config) = load_checkpoint(path)?;
+    let policy = policy_of(&cp)?;
     Ok((policy, cp.meta, config))
 }
 

@@ -3,6 +3,9 @@
 mod env_cmd;
 mod eval;
 mod experience;
+mod export_cmd;
+mod plot;
+mod prune_cmd;
 mod run_state;
 mod train;
 
@@ -23,12 +26,22 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a trained policy (a run directory or a checkpoint) greedily.
     Eval(eval::EvalArgs),
+    /// Prune a trained policy one-shot at several sparsities, optionally fine-tune, and evaluate.
+    Prune(prune_cmd::PruneArgs),
+    /// Export a neuron-pruned policy as a smaller dense network (--compact).
+    Export(export_cmd::ExportArgs),
     /// Inspect, replay and benchmark environments.
     #[command(subcommand)]
     Env(env_cmd::EnvCommand),
 }
 
 fn main() -> ExitCode {
+    // `sparq eval ... | head` should end quietly, as other command-line tools do, rather than
+    // fail writing to a closed pipe.
+    // SAFETY: setting a signal's disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // A bug must still end in one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -44,6 +57,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Prune(args) => prune_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
         Command::Env(cmd) => env_cmd::run(cmd),
     };
     match result {

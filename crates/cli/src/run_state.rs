@@ -13,7 +13,7 @@ pub const VERSION: u32 = 1;
 pub const ENVS_BLOB: &str = "envs.json";
 pub const REPLAY_BLOB: &str = "replay.bin";
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointMeta {
     pub format: String,
     pub version: u32,
