@@ -93,6 +93,26 @@ pub fn save<M: Serialize>(
     blobs: &[(&str, &[u8])],
     keep: usize,
 ) -> Result<PathBuf, CheckpointError> {
+    let final_dir = save_aside(checkpoints_dir, name, meta, tensors, blobs)?;
+    let latest_tmp = checkpoints_dir.join(format!(".{LATEST}.tmp"));
+    write_synced(&latest_tmp, format!("{name}\n").as_bytes())?;
+    fs::rename(&latest_tmp, checkpoints_dir.join(LATEST)).map_err(io(checkpoints_dir))?;
+    sync_dir(checkpoints_dir)?;
+    if keep > 0 {
+        prune_old(checkpoints_dir, name, keep)?;
+    }
+    Ok(final_dir)
+}
+
+/// Writes checkpoint `name` atomically (replacing one of that name) without touching `latest` or
+/// the rotation of `step_*` checkpoints: for a checkpoint kept aside, such as the best policy.
+pub fn save_aside<M: Serialize>(
+    checkpoints_dir: &Path,
+    name: &str,
+    meta: &M,
+    tensors: &[(String, Vec<f32>)],
+    blobs: &[(&str, &[u8])],
+) -> Result<PathBuf, CheckpointError> {
     fs::create_dir_all(checkpoints_dir).map_err(io(checkpoints_dir))?;
     let final_dir = checkpoints_dir.join(name);
     let tmp = checkpoints_dir.join(format!(".tmp-{name}-{}", std::process::id()));
@@ -118,16 +138,12 @@ pub fn save<M: Serialize>(
     sync_dir(&tmp)?;
 
     if final_dir.exists() {
+        // Replacing a same-named checkpoint: the old one goes first, so there is a moment with
+        // neither; `latest` never points at a name being replaced (step names are unique).
         fs::remove_dir_all(&final_dir).map_err(io(&final_dir))?;
     }
     fs::rename(&tmp, &final_dir).map_err(io(&final_dir))?;
-    let latest_tmp = checkpoints_dir.join(format!(".{LATEST}.tmp"));
-    write_synced(&latest_tmp, format!("{name}\n").as_bytes())?;
-    fs::rename(&latest_tmp, checkpoints_dir.join(LATEST)).map_err(io(checkpoints_dir))?;
     sync_dir(checkpoints_dir)?;
-    if keep > 0 {
-        prune_old(checkpoints_dir, name, keep)?;
-    }
     Ok(final_dir)
 }
 
@@ -169,8 +185,12 @@ pub fn list(checkpoints_dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     Ok(out)
 }
 
+/// Keeps the newest `keep` of the rotating `step_*` checkpoints; others (e.g. `best`) stay.
 fn prune_old(checkpoints_dir: &Path, newest: &str, keep: usize) -> Result<(), CheckpointError> {
-    let all = list(checkpoints_dir)?;
+    let all: Vec<PathBuf> = list(checkpoints_dir)?
+        .into_iter()
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step_")))
+        .collect();
     let excess = all.len().saturating_sub(keep);
     for p in all.into_iter().take(excess) {
         if p.file_name().and_then(|n| n.to_str()) != Some(newest) {

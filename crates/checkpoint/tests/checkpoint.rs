@@ -37,12 +37,15 @@ fn round_trip_and_latest() {
 #[test]
 fn keeps_only_newest() {
     let tmp = tempfile::tempdir().unwrap();
+    let aside = sparq_checkpoint::save_aside(tmp.path(), "best", &Meta { env_steps: 0, label: String::new() }, &[], &[]).unwrap();
     for s in 1..=5u64 {
         let meta = Meta { env_steps: s, label: String::new() };
         save(tmp.path(), &format!("step_{s:010}"), &meta, &[("p".into(), vec![s as f32])], &[], 2).unwrap();
     }
     let names: Vec<_> = list(tmp.path()).unwrap().iter().map(|p| p.file_name().unwrap().to_owned()).collect();
-    assert_eq!(names, ["step_0000000004", "step_0000000005"]);
+    assert_eq!(names, ["best", "step_0000000004", "step_0000000005"], "rotation leaves checkpoints kept aside alone");
+    assert_eq!(resolve(tmp.path()).unwrap(), tmp.path().join("step_0000000005"), "save_aside does not move latest");
+    assert_eq!(load::<Meta>(&aside).unwrap().meta.env_steps, 0);
 }
 
 #[test]

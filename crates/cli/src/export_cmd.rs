@@ -89,22 +89,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     config.network.width_multiplier = 1.0;
     config.prune.schedule = ScheduleKind::None;
     let m = &cp.meta;
-    let meta = CheckpointMeta {
-        format: m.format.clone(),
-        version: m.version,
-        env_id: m.env_id.clone(),
-        net: plan.spec.clone(),
-        config: config.to_toml_string()?,
-        env_steps: m.env_steps,
-        grad_steps: m.grad_steps,
-        optimizer_step: m.optimizer_step,
-        episodes: m.episodes,
-        wall_s: m.wall_s,
-        pruner: None,
-        rng: m.rng.clone(),
-        stats: m.stats,
-        evals: m.evals.clone(),
-    };
+    let meta = CheckpointMeta { net: plan.spec.clone(), config: config.to_toml_string()?, pruner: None, ..m.clone() };
     // Replay and env snapshots do not depend on the network.
     let blobs: Vec<(&str, &[u8])> = cp
         .blobs

@@ -25,7 +25,7 @@ use sparq_replay::ReplayBuffer;
 
 use crate::eval::{self, load_checkpoint, policy_of};
 use crate::plot::{self, ReturnPoint};
-use crate::run_state::{CheckpointMeta, ENVS_BLOB, FORMAT, REPLAY_BLOB, VERSION};
+use crate::run_state::{CheckpointMeta, ENVS_BLOB, REPLAY_BLOB};
 pub use args::PruneArgs;
 use report::{Report, Row};
 
@@ -295,10 +295,6 @@ impl Sweep<'_> {
 
         let env_steps = meta.env_steps + tuned.as_ref().map_or(0, |t| t.env_steps);
         let new_meta = CheckpointMeta {
-            format: FORMAT.into(),
-            version: VERSION,
-            env_id: meta.env_id.clone(),
-            net: meta.net.clone(),
             config: cfg_s.to_toml_string()?,
             env_steps,
             grad_steps: learner.grad_steps,
@@ -311,7 +307,7 @@ impl Sweep<'_> {
                 .map_or_else(|| meta.rng.clone(), |t| t.rng.clone()),
             // Loss sums belong to the run's event log, which this checkpoint does not continue.
             stats: (0.0, 0.0, 0),
-            evals: meta.evals.clone(),
+            ..meta.clone()
         };
         let envs_blob = match &tuned {
             Some(t) => Some(t.envs_snapshot.as_slice()),

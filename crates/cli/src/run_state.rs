@@ -34,6 +34,8 @@ pub struct CheckpointMeta {
     pub stats: (f32, f32, u64),
     /// Periodic evaluations so far.
     pub evals: Vec<EvalPoint>,
+    /// The best of them, kept as `checkpoints/best`.
+    pub best: Option<EvalPoint>,
 }
 
 impl CheckpointMeta {

@@ -49,6 +49,16 @@ const RNG_STREAM_PRUNER: u64 = 0x5EED_0002;
 const EVAL_SEED_OFFSET: u64 = 1_000_000_007;
 /// Checkpoints kept per run.
 const KEEP_CHECKPOINTS: usize = 3;
+/// Name of the checkpoint kept aside for the best periodic evaluation's policy.
+const BEST_CHECKPOINT: &str = "best";
+
+/// Where a checkpoint goes: the rotating `step_*` series that `--resume` continues from, or the
+/// best policy kept aside.
+#[derive(Clone, Copy)]
+enum Slot {
+    Latest,
+    Best,
+}
 /// Episodes averaged for the progress line.
 const RECENT_EPISODES: usize = 20;
 
@@ -182,13 +192,14 @@ struct TrainerState {
     env_steps: u64,
     episodes: u64,
     evals: Vec<EvalPoint>,
+    best: Option<EvalPoint>,
     /// Training time before this session (resumed runs).
     wall_s: f64,
 }
 
 impl TrainerState {
     fn fresh(seed: u64) -> Self {
-        TrainerState { rng: Pcg64::seed_from_u64(seed ^ RNG_STREAM_TRAINER), env_steps: 0, episodes: 0, evals: Vec::new(), wall_s: 0.0 }
+        TrainerState { rng: Pcg64::seed_from_u64(seed ^ RNG_STREAM_TRAINER), env_steps: 0, episodes: 0, evals: Vec::new(), best: None, wall_s: 0.0 }
     }
 }
 
@@ -239,6 +250,7 @@ fn resume(
         env_steps: meta.env_steps,
         episodes: meta.episodes,
         evals: meta.evals.clone(),
+        best: meta.best.clone(),
         wall_s: meta.wall_s,
     };
     sparq_checkpoint::remove_partial(&run_dir.checkpoints_dir())?;
@@ -321,11 +333,16 @@ impl Trainer<'_> {
                 let returns = eval::evaluate(&self.policy, &c.env.id, c.log.eval_episodes, c.run.seed + EVAL_SEED_OFFSET)?;
                 let mean = returns.iter().sum::<f64>() / returns.len() as f64;
                 self.events.add_scalar("eval/return_mean", mean, now as i64)?;
-                self.s.evals.push(EvalPoint { env_steps: now, wall_s: self.started.elapsed().as_secs_f64(), return_mean: mean });
+                let point = EvalPoint { env_steps: now, wall_s: self.started.elapsed().as_secs_f64(), return_mean: mean };
+                self.s.evals.push(point.clone());
+                if c.log.save_best && self.s.best.as_ref().is_none_or(|b| mean > b.return_mean) {
+                    self.s.best = Some(point);
+                    self.save_checkpoint(envs, learner, replay, pruner.as_ref(), Slot::Best)?;
+                }
                 self.progress.println(&format!("eval at step {now}: mean greedy return {mean:.2} over {} episodes", returns.len()));
             }
             if crossed(c.log.checkpoint_interval, t0, now) && !last {
-                self.checkpoint(envs, learner, replay, pruner.as_ref())?;
+                self.save_checkpoint(envs, learner, replay, pruner.as_ref(), Slot::Latest)?;
             }
             self.progress.update(&ProgressStats {
                 step: now,
@@ -336,14 +353,21 @@ impl Trainer<'_> {
         }
 
         self.log_scalars(learner, pruner.as_ref(), self.cfg.epsilon_at(self.s.env_steps))?;
-        self.checkpoint(envs, learner, replay, pruner.as_ref())?;
+        self.save_checkpoint(envs, learner, replay, pruner.as_ref(), Slot::Latest)?;
         let wall_s = self.started.elapsed().as_secs_f64();
         let returns = eval::evaluate(&self.policy, &c.env.id, c.log.final_eval_episodes, c.run.seed + EVAL_SEED_OFFSET)?;
         let eval = sparq_log::EvalStats::from_returns(&returns).context("final evaluation ran no episodes")?;
         self.events.add_scalar("eval/return_mean", eval.return_mean, self.s.env_steps as i64)?;
         let (sparsity, _) = eval::sparsity_of(&self.policy, c);
-        let evals = self.s.evals.clone();
-        Ok(Summary { env_steps: self.s.env_steps, wall_s, sps: self.s.env_steps as f64 / wall_s, eval, sparsity, evals })
+        Ok(Summary {
+            env_steps: self.s.env_steps,
+            wall_s,
+            sps: self.s.env_steps as f64 / wall_s,
+            eval,
+            sparsity,
+            evals: self.s.evals.clone(),
+            best: self.s.best.clone(),
+        })
     }
 
     fn update(&mut self, learner: &mut Learner, replay: &mut ReplayBuffer) -> Result<()> {
@@ -396,7 +420,14 @@ impl Trainer<'_> {
         Ok(())
     }
 
-    fn checkpoint(&mut self, envs: &VecEnv, learner: &Learner, replay: &ReplayBuffer, pruner: Option<&Pruner>) -> Result<()> {
+    fn save_checkpoint(
+        &mut self,
+        envs: &VecEnv,
+        learner: &Learner,
+        replay: &ReplayBuffer,
+        pruner: Option<&Pruner>,
+        slot: Slot,
+    ) -> Result<()> {
         let c = self.cfg.config();
         let meta = CheckpointMeta {
             format: FORMAT.into(),
@@ -413,18 +444,27 @@ impl Trainer<'_> {
             rng: self.s.rng.clone(),
             stats: learner.stats_state()?,
             evals: self.s.evals.clone(),
+            best: self.s.best.clone(),
         };
         let envs_blob = envs.snapshot()?;
-        let mut replay_blob = Vec::new();
-        if c.log.save_replay {
-            replay.write_to(&mut replay_blob)?;
-        }
         let mut blobs: Vec<(&str, &[u8])> = vec![(ENVS_BLOB, &envs_blob)];
-        if c.log.save_replay {
-            blobs.push((REPLAY_BLOB, &replay_blob));
+        let dir = self.run_dir.checkpoints_dir();
+        let tensors = learner.state_host()?;
+        match slot {
+            Slot::Latest => {
+                let mut replay_blob = Vec::new();
+                if c.log.save_replay {
+                    replay.write_to(&mut replay_blob)?;
+                    blobs.push((REPLAY_BLOB, &replay_blob));
+                }
+                let name = format!("step_{:010}", self.s.env_steps);
+                sparq_checkpoint::save(&dir, &name, &meta, &tensors, &blobs, KEEP_CHECKPOINTS)?;
+            }
+            // The best policy is for evaluation and pruning, not resuming: no replay buffer.
+            Slot::Best => {
+                sparq_checkpoint::save_aside(&dir, BEST_CHECKPOINT, &meta, &tensors, &blobs)?;
+            }
         }
-        let name = format!("step_{:010}", self.s.env_steps);
-        sparq_checkpoint::save(&self.run_dir.checkpoints_dir(), &name, &meta, &learner.state_host()?, &blobs, KEEP_CHECKPOINTS)?;
         self.events.flush()?;
         Ok(())
     }

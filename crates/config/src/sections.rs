@@ -241,6 +241,9 @@ pub struct LogConfig {
     pub histogram_interval: u64,
     /// Store the replay buffer in checkpoints so a resume is exact.
     pub save_replay: bool,
+    /// Keep the policy of the best periodic evaluation as `checkpoints/best` (SB3's
+    /// EvalCallback `best_model`); the final evaluation still reports the last policy.
+    pub save_best: bool,
 }
 
 impl Default for LogConfig {
@@ -253,6 +256,7 @@ impl Default for LogConfig {
             checkpoint_interval: 0,
             histogram_interval: 10_000,
             save_replay: true,
+            save_best: true,
         }
     }
 }

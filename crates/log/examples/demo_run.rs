@@ -49,6 +49,7 @@ fn run(dir: PathBuf) -> Result<(), LogError> {
                 .collect::<BTreeMap<_, _>>(),
         },
         evals: Vec::new(),
+            best: None,
     })?;
     println!(
         "wrote {} event files to {}",

@@ -16,6 +16,9 @@ pub struct Summary {
     /// The periodic greedy evaluations during training, in order (for time-to-solve).
     #[serde(default)]
     pub evals: Vec<EvalPoint>,
+    /// The best periodic evaluation, whose policy is kept as `checkpoints/best`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<EvalPoint>,
 }
 
 /// One periodic evaluation: when it ran and what it scored.
@@ -138,6 +141,7 @@ mod tests {
                 layers,
             },
             evals: Vec::new(),
+            best: None,
         };
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["eval"]["return_std"], 5.0);

@@ -15,6 +15,7 @@ fn summary() -> Summary {
             layers: BTreeMap::from([("fc1".to_owned(), 0.25)]),
         },
             evals: Vec::new(),
+            best: None,
     }
 }
 
