@@ -32,7 +32,7 @@ pub enum ConfigError {
     },
 
     /// A `--set section.key=value` override is malformed or names an unknown/ill-typed key.
-    #[error("override '{spec}': {message}")]
+    #[error("override '{}': {}", one_line(.spec), one_line(.message))]
     Override { spec: String, message: String },
 
     /// A numeric value lies outside its allowed range.
@@ -68,10 +68,18 @@ fn syntax_line(origin: &str, line: usize, col: usize, message: &str) -> String {
     }
 }
 
+/// Keys and messages can quote user text (an unknown key may contain a newline): escaped, so the
+/// error stays one line.
 fn key_line(origin: &str, key: &str, message: &str) -> String {
+    let message = one_line(message);
     if key.is_empty() {
         format!("{origin}: {message}")
     } else {
-        format!("{origin}: {key}: {message}")
+        format!("{origin}: {}: {message}", one_line(key))
     }
+}
+
+/// `s` with control characters (newlines included) escaped, other text as is.
+fn one_line(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }

@@ -343,3 +343,11 @@ fn to_toml_string_round_trips_and_lists_every_key() {
     let d = Config::default();
     assert_eq!(load(&d.to_toml_string().unwrap(), &[]).unwrap(), d);
 }
+
+#[test]
+fn errors_quoting_user_text_stay_on_one_line() {
+    let e = Config::from_toml_str("[agent]\n\"ga\\nma\" = 1\n", "x.toml", &[]).unwrap_err().to_string();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    let e = Config::from_toml_str("", "x.toml", &["agent.x\ny=1".to_string()]).unwrap_err().to_string();
+    assert_eq!(e.lines().count(), 1, "{e}");
+}

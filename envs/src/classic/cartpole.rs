@@ -128,7 +128,7 @@ impl Env for CartPole {
         let reward = if !terminated {
             1.0
         } else if let Some(n) = self.steps_beyond_terminated.as_mut() {
-            *n += 1;
+            *n = n.saturating_add(1);
             0.0
         } else {
             self.steps_beyond_terminated = Some(0);
