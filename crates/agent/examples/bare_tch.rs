@@ -60,7 +60,11 @@ fn parse_args() -> Result<Args, String> {
             "--target-every" => a.target_every = value.parse().map_err(|e| bad(&e))?,
             "--lr" => a.lr = value.parse().map_err(|e| bad(&e))?,
             "--seed" => a.seed = value.parse().map_err(|e| bad(&e))?,
-            _ => return Err(format!("unknown flag {flag} (known: --threads --steps --learning-starts --batch --target-every --lr --seed)")),
+            _ => {
+                return Err(format!(
+                    "unknown flag {flag} (known: --threads --steps --learning-starts --batch --target-every --lr --seed)"
+                ));
+            }
         }
     }
     if a.threads < 1 || a.batch < 1 || a.target_every < 1 || a.steps <= a.learning_starts {
@@ -89,14 +93,20 @@ struct HostBatch {
 
 impl HostBatch {
     fn random(n: usize, rng: &mut Pcg64) -> Self {
-        let mut obs_like = || (0..n * OBS as usize).map(|_| rng.random_range(-2.0f32..2.0)).collect::<Vec<_>>();
+        let mut obs_like = || {
+            (0..n * OBS as usize)
+                .map(|_| rng.random_range(-2.0f32..2.0))
+                .collect::<Vec<_>>()
+        };
         let (obs, next_obs) = (obs_like(), obs_like());
         HostBatch {
             obs,
             next_obs,
             actions: (0..n).map(|_| rng.random_range(0..ACTIONS)).collect(),
             rewards: vec![1.0; n],
-            dones: (0..n).map(|_| if rng.random::<f64>() < 0.05 { 1.0 } else { 0.0 }).collect(),
+            dones: (0..n)
+                .map(|_| if rng.random::<f64>() < 0.05 { 1.0 } else { 0.0 })
+                .collect(),
         }
     }
 }
@@ -115,7 +125,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     target_vs.copy(&vs)?;
     let mut opt = nn::Adam::default().build(&vs, a.lr)?;
 
-    let pool: Vec<HostBatch> = (0..POOL).map(|_| HostBatch::random(a.batch, &mut rng)).collect();
+    let pool: Vec<HostBatch> = (0..POOL)
+        .map(|_| HostBatch::random(a.batch, &mut rng))
+        .collect();
     let act_obs: Vec<f32> = (0..OBS).map(|_| rng.random_range(-0.05f32..0.05)).collect();
 
     let (mut updates, mut action_sum) = (0u64, 0i64);
@@ -143,7 +155,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             let not_done = dones.f_neg()?.f_add_scalar(1.0)?;
             rewards.f_add(&not_done.f_mul(&q_next)?.f_mul_scalar(a.gamma)?)
         })?;
-        let q = q_net.forward(&obs).f_gather(1, &actions, false)?.f_squeeze_dim(1)?;
+        let q = q_net
+            .forward(&obs)
+            .f_gather(1, &actions, false)?
+            .f_squeeze_dim(1)?;
         let loss = q.f_huber_loss(&y, Reduction::Mean, 1.0)?;
         opt.zero_grad();
         loss.f_backward()?;
@@ -159,7 +174,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Proof the work was done (and a guard against the optimiser diverging on random data).
     let check = tch::no_grad(|| -> Result<f64, tch::TchError> {
         let x = Tensor::f_from_slice(&pool[0].obs)?.f_view([n, OBS])?;
-        q_net.forward(&x).f_abs()?.f_mean(Kind::Float)?.f_double_value(&[])
+        q_net
+            .forward(&x)
+            .f_abs()?
+            .f_mean(Kind::Float)?
+            .f_double_value(&[])
     })?;
     if !check.is_finite() {
         return Err(format!("the Q-network diverged (mean |Q| = {check})").into());
