@@ -2,7 +2,7 @@
 //!
 //! A checkpoint is a directory `checkpoints/<name>/` holding `meta.json`, `tensors.safetensors`,
 //! optional blobs (replay buffer, environment snapshots) and a `MANIFEST` listing each file's size
-//! and CRC32C, itself sealed by a CRC of its own text. It is written under a temporary name, every
+//! and SHA-256, itself sealed by a CRC32C of its own text. It is written under a temporary name, every
 //! file fsynced, then renamed into place; `checkpoints/latest` names the newest complete one and
 //! is replaced atomically. Loading verifies every byte before anything is parsed, so a truncated
 //! or corrupted checkpoint is reported, never loaded.

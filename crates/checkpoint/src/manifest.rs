@@ -1,7 +1,8 @@
-//! The MANIFEST: one line per file (`crc32c size name`), sealed by a last line holding the CRC32C
+//! The MANIFEST: one line per file (`sha256 size name`), sealed by a last line holding the CRC32C
 //! of everything above it, so that any changed byte — in a file or in the manifest — is caught.
-//! Each file's CRC starts from the CRC of its name: a file that ends in its own CRC32C (as the
-//! replay snapshot does) would otherwise always have the same CRC, whatever its content.
+//! Files are hashed with SHA-256, not a CRC: CRCs are linear, so a file that ends in its own
+//! CRC32C (as the replay snapshot does) has a CRC that depends on its length alone (found by
+//! fuzzing).
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Manifest {
@@ -12,10 +13,10 @@ pub struct Manifest {
 pub struct Entry {
     pub name: String,
     pub size: u64,
-    pub crc: u32,
+    pub sha256: [u8; 32],
 }
 
-const HEADER: &str = "sparq-checkpoint 2\n";
+const HEADER: &str = "sparq-checkpoint 3\n";
 const SEAL: &str = "seal ";
 
 impl Entry {
@@ -23,16 +24,32 @@ impl Entry {
         if bytes.len() as u64 != self.size {
             return Err(format!("size {} bytes, MANIFEST says {} (truncated?)", bytes.len(), self.size));
         }
-        let crc = file_crc(&self.name, bytes);
-        if crc != self.crc {
-            return Err(format!("CRC32C {crc:08x}, MANIFEST says {:08x}", self.crc));
+        if sha256(bytes) != self.sha256 {
+            return Err(format!("SHA-256 {}, MANIFEST says {}", hex(&sha256(bytes)), hex(&self.sha256)));
         }
         Ok(())
     }
 }
 
-fn file_crc(name: &str, bytes: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(name.as_bytes()), bytes)
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Exactly 64 lower-case hex digits.
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Exactly eight lower-case hex digits, as `render` writes them (so no byte can change unseen).
@@ -43,7 +60,7 @@ fn hex8(s: &str) -> Option<u32> {
 
 impl Manifest {
     pub fn add(&mut self, name: &str, bytes: &[u8]) {
-        self.entries.push(Entry { name: name.to_string(), size: bytes.len() as u64, crc: file_crc(name, bytes) });
+        self.entries.push(Entry { name: name.to_string(), size: bytes.len() as u64, sha256: sha256(bytes) });
     }
 
     pub fn entries(&self) -> &[Entry] {
@@ -53,7 +70,7 @@ impl Manifest {
     pub fn render(&self) -> String {
         let mut body = String::from(HEADER);
         for e in &self.entries {
-            body.push_str(&format!("{:08x} {} {}\n", e.crc, e.size, e.name));
+            body.push_str(&format!("{} {} {}\n", hex(&e.sha256), e.size, e.name));
         }
         let seal = crc32c::crc32c(body.as_bytes());
         body.push_str(&format!("{SEAL}{seal:08x}\n"));
@@ -72,14 +89,14 @@ impl Manifest {
         if crc32c::crc32c(body.as_bytes()) != seal || seal_line.len() != SEAL.len() + 9 {
             return Err("MANIFEST does not match its seal".into());
         }
-        let rest = body.strip_prefix(HEADER).ok_or("MANIFEST header is not 'sparq-checkpoint 2'")?;
+        let rest = body.strip_prefix(HEADER).ok_or("MANIFEST header is not 'sparq-checkpoint 3'")?;
         let mut entries = Vec::new();
         for line in rest.lines() {
             let mut parts = line.splitn(3, ' ');
-            let (crc, size, name) = (parts.next(), parts.next(), parts.next());
-            let parsed = match (crc, size, name) {
+            let (digest, size, name) = (parts.next(), parts.next(), parts.next());
+            let parsed = match (digest, size, name) {
                 (Some(c), Some(s), Some(n)) if !n.is_empty() && !n.contains('/') => {
-                    hex8(c).zip(s.parse().ok().filter(|_: &u64| s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0')))).map(|(crc, size)| Entry { name: n.to_string(), size, crc })
+                    hex32(c).zip(s.parse().ok().filter(|_: &u64| s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0')))).map(|(sha256, size)| Entry { name: n.to_string(), size, sha256 })
                 }
                 _ => None,
             };

@@ -104,3 +104,20 @@ fn an_interrupted_save_leaves_the_previous_checkpoint_in_charge() {
     assert_eq!(sparq_checkpoint::remove_partial(tmp.path()).unwrap(), 1);
     assert!(!partial.exists() && good.exists());
 }
+
+#[test]
+fn a_blob_ending_in_its_own_crc_cannot_be_swapped_for_another_of_the_same_size() {
+    // The replay snapshot ends in its own CRC32C; CRCs are linear, so a CRC over such a blob
+    // depends on its length alone. The manifest must still tell two of them apart.
+    let blob = |data: &[u8]| {
+        let mut v = data.to_vec();
+        v.extend_from_slice(&crc32c::crc32c(data).to_le_bytes());
+        v
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = Meta { env_steps: 1, label: String::new() };
+    let cp = save(tmp.path(), "a", &meta, &[], &[("replay.bin", &blob(b"original"))], 0).unwrap();
+    std::fs::write(cp.join("replay.bin"), blob(b"tampered")).unwrap();
+    let err = load::<Meta>(&cp).unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupted { .. }), "{err}");
+}
