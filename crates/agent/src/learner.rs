@@ -25,6 +25,20 @@ pub struct BatchRef<'a> {
     pub weights: Option<&'a [f32]>,
 }
 
+impl<'a> BatchRef<'a> {
+    /// A replay minibatch; `weighted` applies its importance weights (prioritized replay).
+    pub fn of(b: &'a sparq_replay::Batch, weighted: bool) -> Self {
+        BatchRef {
+            obs: &b.obs,
+            next_obs: &b.next_obs,
+            actions: &b.actions,
+            returns: &b.returns,
+            discounts: &b.discounts,
+            weights: weighted.then_some(b.weights.as_slice()),
+        }
+    }
+}
+
 /// Running sums of logged training values, kept on the device to avoid a sync per update.
 struct Stats {
     loss_sum: Tensor,

@@ -87,16 +87,7 @@ pub fn update(
     batch: &mut Batch,
 ) -> Result<()> {
     replay.sample(a.batch_size, beta, rng, batch)?;
-    let b = &*batch;
-    let refs = BatchRef {
-        obs: &b.obs,
-        next_obs: &b.next_obs,
-        actions: &b.actions,
-        returns: &b.returns,
-        discounts: &b.discounts,
-        weights: a.prioritized.then_some(b.weights.as_slice()),
-    };
-    if let Some(td) = learner.update(&refs, a.prioritized)? {
+    if let Some(td) = learner.update(&BatchRef::of(batch, a.prioritized), a.prioritized)? {
         replay.update_priorities(&batch.indices, &td)?;
     }
     Ok(())

@@ -39,14 +39,7 @@ pub fn saliency(
     let mut b = Batch::new(a.batch_size, spec.obs.len());
     for _ in 0..SALIENCY_BATCHES {
         replay.sample(a.batch_size, 1.0, &mut rng, &mut b)?;
-        learner.accumulate_saliency(&BatchRef {
-            obs: &b.obs,
-            next_obs: &b.next_obs,
-            actions: &b.actions,
-            returns: &b.returns,
-            discounts: &b.discounts,
-            weights: a.prioritized.then_some(b.weights.as_slice()),
-        })?;
+        learner.accumulate_saliency(&BatchRef::of(&b, a.prioritized))?;
     }
     learner.saliency_host()?.context("saliency was not tracked")
 }
