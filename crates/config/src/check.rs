@@ -142,6 +142,20 @@ impl Config {
             a.n_step,
             format!("1..={MAX_N_STEP}"),
         )?;
+        // The first update needs one complete n-step window. Envs step together, so by the
+        // first env step past learning_starts each has stepped ceil((learning_starts + 1) /
+        // num_envs) times: at least n_step exactly when learning_starts >= num_envs (n_step - 1).
+        let min_starts = self.env.num_envs as u64 * (a.n_step as u64 - 1);
+        if a.learning_starts < min_starts {
+            return Err(invalid(
+                "agent.learning_starts",
+                a.learning_starts,
+                format!(
+                    "must be >= env.num_envs * (agent.n_step - 1) = {min_starts}, so the first update has a complete {}-step transition",
+                    a.n_step
+                ),
+            ));
+        }
         unit("agent.per_alpha", a.per_alpha)?;
         unit("agent.per_beta0", a.per_beta0)?;
         positive("agent.per_eps", a.per_eps)

@@ -293,3 +293,21 @@ fn override_then_check_reports_the_range() {
         "agent.gamma = 1.5 is out of range: allowed [0, 1]"
     );
 }
+
+#[test]
+fn learning_starts_leaves_the_first_update_a_complete_n_step_window() {
+    assert_eq!(
+        check_err(|c| {
+            c.env.num_envs = 4;
+            c.agent.n_step = 3;
+            c.agent.learning_starts = 7;
+        }),
+        "agent.learning_starts = 7 must be >= env.num_envs * (agent.n_step - 1) = 8, so the first update has a complete 3-step transition"
+    );
+    let mut c = Config::default();
+    (c.env.num_envs, c.agent.n_step, c.agent.learning_starts) = (4, 3, 8);
+    c.check().unwrap();
+    // One env, 1-step returns: training may start at once, as in SB3 (learning_starts = 0).
+    (c.env.num_envs, c.agent.n_step, c.agent.learning_starts) = (1, 1, 0);
+    c.check().unwrap();
+}

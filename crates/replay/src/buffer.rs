@@ -99,8 +99,9 @@ impl ReplayBuffer {
         self.len == 0
     }
 
+    /// Draws are with replacement (as SB3's), so one valid transition is enough for any batch.
     pub fn can_sample(&self, batch_size: usize) -> bool {
-        batch_size > 0 && self.len >= batch_size
+        batch_size > 0 && self.len > 0
     }
 
     /// All storage bytes (frames, actions, rewards, flags, sum tree) divided by `capacity()`.

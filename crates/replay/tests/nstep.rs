@@ -301,3 +301,24 @@ fn exact_fallback_when_almost_every_slot_is_pending() {
     assert!((r.ret - want).abs() < 1e-2, "{} vs {want}", r.ret);
     assert_eq!(r.next_obs, vec![1000.0]);
 }
+
+#[test]
+fn batches_are_drawn_with_replacement_once_one_window_is_complete() {
+    // n = 3: nothing is sampleable until the third step of the episode; then a batch of 8 is
+    // eight draws of the one complete transition (SB3 likewise samples 64 from 4 stored).
+    let mut b = ReplayBuffer::new(cfg(100, 1, 1, 3, 0.5)).unwrap();
+    let mut rng = <rand_pcg::Pcg64 as rand::SeedableRng>::seed_from_u64(5);
+    let mut batch = Batch::new(8, 1);
+    for t in 0..2 {
+        step1(&mut b, t as f32, t, 1.0, false, false, t as f32 + 1.0);
+        assert!(!b.can_sample(8));
+        let err = b.sample(8, 1.0, &mut rng, &mut batch).unwrap_err();
+        assert!(err.to_string().contains("no valid transition"), "{err}");
+    }
+    step1(&mut b, 2.0, 2, 1.0, false, false, 3.0);
+    assert_eq!(b.len(), 1);
+    assert!(b.can_sample(8));
+    b.sample(8, 1.0, &mut rng, &mut batch).unwrap();
+    assert!(batch.obs.iter().all(|&o| o == 0.0), "{:?}", batch.obs);
+    assert!(batch.next_obs.iter().all(|&o| o == 3.0));
+}

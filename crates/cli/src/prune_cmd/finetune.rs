@@ -62,10 +62,8 @@ pub fn finetune(
         let due = (cfg.train_rounds(t0, env_steps) * u64::from(a.gradient_steps)).min(steps - done);
         if due > 0 && !replay.can_sample(a.batch_size) {
             bail!(
-                "fine-tuning: {} transitions after agent.learning_starts = {} env steps, fewer than agent.batch_size = {}",
-                replay.len(),
-                a.learning_starts,
-                a.batch_size
+                "fine-tuning: no complete transition after agent.learning_starts = {} env steps",
+                a.learning_starts
             );
         }
         for _ in 0..due {

@@ -23,11 +23,7 @@ pub fn saliency(
     seed: u64,
 ) -> Result<Vec<f32>> {
     if !replay.can_sample(a.batch_size) {
-        bail!(
-            "saliency: the checkpoint's replay buffer holds {} transitions, fewer than agent.batch_size = {}",
-            replay.len(),
-            a.batch_size
-        );
+        bail!("saliency: the checkpoint's replay buffer holds no complete transition to score with");
     }
     let mut learner = Learner::new(spec.clone(), a, Device::Cpu, true)?;
     let (ones, zeros) = (vec![1.0f32; params.len()], vec![0.0f32; params.len()]);
