@@ -31,9 +31,14 @@ pub enum CheckpointError {
     NotACheckpoint(PathBuf),
     #[error("{path}: checkpoint is corrupted: {what}")]
     Corrupted { path: PathBuf, what: String },
+    #[error("{path}: checkpoint format {found} was written by another sparq version; this one reads format {FORMAT}")]
+    Unsupported { path: PathBuf, found: String },
     #[error("{path}: {what}")]
     Invalid { path: PathBuf, what: String },
 }
+
+/// The checkpoint format this build writes and reads (the MANIFEST's first line).
+pub const FORMAT: u32 = 3;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
     move |source| CheckpointError::Io { path: path.to_path_buf(), source }
@@ -231,6 +236,9 @@ pub fn load<M: DeserializeOwned>(path: &Path) -> Result<Loaded<M>, CheckpointErr
     let dir = resolve(path)?;
     let manifest_path = dir.join(MANIFEST);
     let text = fs::read(&manifest_path).map_err(io(&manifest_path))?;
+    if let Some(found) = Manifest::foreign_format(&text) {
+        return Err(CheckpointError::Unsupported { path: manifest_path, found });
+    }
     let manifest = Manifest::parse(&text).map_err(|what| CheckpointError::Corrupted { path: manifest_path.clone(), what })?;
     let mut contents = BTreeMap::new();
     for entry in manifest.entries() {

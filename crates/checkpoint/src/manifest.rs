@@ -16,7 +16,7 @@ pub struct Entry {
     pub sha256: [u8; 32],
 }
 
-const HEADER: &str = "sparq-checkpoint 3\n";
+const HEADER: &str = "sparq-checkpoint 3\n"; // crate::FORMAT
 const SEAL: &str = "seal ";
 
 impl Entry {
@@ -77,18 +77,17 @@ impl Manifest {
         body
     }
 
+    /// The format version a MANIFEST names when its seal holds but the version is not this
+    /// build's: another sparq wrote it, which is not corruption.
+    pub fn foreign_format(bytes: &[u8]) -> Option<String> {
+        let body = unseal(bytes).ok()?;
+        let version = body.lines().next()?.strip_prefix("sparq-checkpoint ")?;
+        let plausible = !version.is_empty() && version.len() <= 8 && version.bytes().all(|b| b.is_ascii_digit());
+        (plausible && format!("sparq-checkpoint {version}\n") != HEADER).then(|| version.to_string())
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
-        let text = std::str::from_utf8(bytes).map_err(|_| "MANIFEST is not UTF-8".to_string())?;
-        let body_end = text.trim_end_matches('\n').rfind('\n').map(|i| i + 1).ok_or("MANIFEST has no seal")?;
-        let (body, seal_line) = text.split_at(body_end);
-        let seal = seal_line
-            .strip_prefix(SEAL)
-            .and_then(|s| s.strip_suffix('\n'))
-            .and_then(hex8)
-            .ok_or("MANIFEST seal line is malformed")?;
-        if crc32c::crc32c(body.as_bytes()) != seal || seal_line.len() != SEAL.len() + 9 {
-            return Err("MANIFEST does not match its seal".into());
-        }
+        let body = unseal(bytes)?;
         let rest = body.strip_prefix(HEADER).ok_or("MANIFEST header is not 'sparq-checkpoint 3'")?;
         let mut entries = Vec::new();
         for line in rest.lines() {
@@ -104,4 +103,20 @@ impl Manifest {
         }
         Ok(Manifest { entries })
     }
+}
+
+/// The MANIFEST's body once its CRC32C seal line checks out.
+fn unseal(bytes: &[u8]) -> Result<&str, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "MANIFEST is not UTF-8".to_string())?;
+    let body_end = text.trim_end_matches('\n').rfind('\n').map(|i| i + 1).ok_or("MANIFEST has no seal")?;
+    let (body, seal_line) = text.split_at(body_end);
+    let seal = seal_line
+        .strip_prefix(SEAL)
+        .and_then(|s| s.strip_suffix('\n'))
+        .and_then(hex8)
+        .ok_or("MANIFEST seal line is malformed")?;
+    if crc32c::crc32c(body.as_bytes()) != seal || seal_line.len() != SEAL.len() + 9 {
+        return Err("MANIFEST does not match its seal".into());
+    }
+    Ok(body)
 }

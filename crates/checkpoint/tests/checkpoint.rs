@@ -121,3 +121,19 @@ fn a_blob_ending_in_its_own_crc_cannot_be_swapped_for_another_of_the_same_size()
     let err = load::<Meta>(&cp).unwrap_err();
     assert!(matches!(err, CheckpointError::Corrupted { .. }), "{err}");
 }
+
+#[test]
+fn another_format_version_is_named_not_called_corrupt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = sample(tmp.path(), "step_0000000100", 100);
+    let manifest = p.join("MANIFEST");
+    let text = fs::read_to_string(&manifest).unwrap();
+    let header = format!("sparq-checkpoint {}\n", sparq_checkpoint::FORMAT);
+    assert!(text.starts_with(&header), "{text}");
+    // An older sparq's MANIFEST: its own version, sealed as that version sealed it.
+    let body = text[..text.rfind("seal ").unwrap()].replacen(&header, "sparq-checkpoint 1\n", 1);
+    fs::write(&manifest, format!("{body}seal {:08x}\n", crc32c::crc32c(body.as_bytes()))).unwrap();
+    let err = load::<Meta>(&p).unwrap_err();
+    assert!(matches!(err, CheckpointError::Unsupported { ref found, .. } if found == "1"), "{err:?}");
+    assert!(err.to_string().ends_with("checkpoint format 1 was written by another sparq version; this one reads format 3"), "{err}");
+}
