@@ -40,7 +40,9 @@ def gmp_rows(run_dirs):
         s = read_json(Path(d) / "summary.json")
         try:
             cfg = tomllib.loads((Path(d) / "config.toml").read_text())
-            target = float(cfg.get("prune", {}).get("target_sparsity", 0.0))
+            prune = cfg.get("prune", {})
+            # A run's config.toml spells out every key; schedule "none" is a dense run.
+            target = 0.0 if prune.get("schedule", "none") == "none" else float(prune.get("target_sparsity", 0.0))
             rows.append((str(d), target, float(s["sparsity"]["global"]), float(s["eval"]["return_mean"]),
                          int(s["eval"]["episodes"])))
         except (OSError, ValueError, KeyError, TypeError) as e:
