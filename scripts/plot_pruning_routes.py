@@ -113,7 +113,9 @@ def main():
         groups = by_target(rows)
         xs = [g[0] for g in groups.values()]
         ys = [g[1] for g in groups.values()]
-        line, = ax.plot(xs, ys, style, label=f"{name} (mean of {max(len(g[2]) for g in groups.values())} seeds)")
+        counts = sorted({len(g[2]) for g in groups.values()})
+        seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        line, = ax.plot(xs, ys, style, label=f"{name}, mean of {seeds} seeds")
         for sparsity, _, rets in groups.values():
             ax.plot([sparsity] * len(rets), rets, "o", color=line.get_color(), alpha=0.25, markersize=4)
     ax.set_xlabel("sparsity of the Q-network's weights")
