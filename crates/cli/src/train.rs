@@ -288,6 +288,9 @@ impl Trainer<'_> {
         let mut collector = Collector::new(envs);
         let updates_per_round = c.agent.gradient_steps as u64;
         let final_step = self.cfg.final_env_step();
+        // For the progress bar, which redraws every env step: counting the masks each time
+        // cost a pruned run 10 % of its wall time.
+        let mut sparsity = pruner.as_ref().map(|p| p.report().global);
 
         while self.s.env_steps < final_step {
             let eps = self.cfg.epsilon_at(self.s.env_steps);
@@ -313,6 +316,7 @@ impl Trainer<'_> {
                 if let Some(p) = pruner.as_mut() {
                     if prune_step(learner, p)? {
                         learner.copy_params_into(self.policy.params_mut())?;
+                        sparsity = Some(p.report().global);
                     }
                 }
             }
@@ -348,7 +352,7 @@ impl Trainer<'_> {
                 step: now,
                 episode_return: (!self.recent.is_empty()).then(|| self.recent.iter().sum::<f64>() / self.recent.len() as f64),
                 epsilon: Some(eps),
-                sparsity: pruner.as_ref().map(|p| p.report().global),
+                sparsity,
             });
         }
 
