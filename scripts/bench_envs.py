@@ -21,6 +21,10 @@ logging.disable(logging.WARNING)
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
+# The record's helpers, shared with the DQN benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+from record import commit, insert_rows, machine  # noqa: E402
+
 DEFAULT_ENVS = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MinAtar/Breakout-v1"]
 # The issue's target: CartPole at least this many times Gymnasium's single-env rate.
 CARTPOLE_TARGET = 50.0
@@ -103,45 +107,8 @@ def sparq_rate(sparq, env_id, num_envs, seconds):
         die(f"{' '.join(cmd)}: unexpected output ({e}): {proc.stdout.strip()[:200]}")
 
 
-def machine():
-    """`lscpu` model name and the cores this process may use."""
-    model = "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next((l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("Model name:")), model)
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return f"{model}, {len(os.sched_getaffinity(0))} cores"
-
-
-def commit(repo):
-    """Short HEAD, with `-dirty` when tracked files differ from it."""
-    try:
-        git = ["git", "-C", str(repo)]
-        head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("-dirty" if dirty else "")
-
-
 def ratio(a, b):
     return a / b if b else float("nan")
-
-
-def record(path, rows):
-    """Inserts rows at the end of this benchmark's table; creates the file or section if absent."""
-    try:
-        text = path.read_text() if path.exists() else "# sparq benchmark record\n\nAppend-only; see docs/benchmarks.md.\n"
-        if MARKER not in text:
-            text = text.rstrip("\n") + "\n\n" + HEADER
-        text = text.replace(MARKER, "\n".join(rows) + "\n" + MARKER, 1)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".md.tmp-bench-envs")
-        tmp.write_text(text)
-        tmp.replace(path)
-    except OSError as e:
-        die(f"cannot update {path}: {e}")
 
 
 def main():
@@ -193,7 +160,7 @@ def main():
             for env_id, g1, s1, gn, sn in results
         ]
         path = args.repo / "benchmarks" / "README.md"
-        record(path, rows)
+        insert_rows(path, HEADER, MARKER, rows)
         print(f"bench-envs: appended to {path}", file=sys.stderr)
     return 0
 

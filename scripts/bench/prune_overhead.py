@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from common import die
-from record import commit, machine
+from record import commit, insert_rows, machine
 
 TARGET = 1.05
 SECTION = "## prune-overhead"
@@ -48,16 +48,6 @@ def train(sparq, config, seed, run_dir):
     if proc.returncode != 0:
         die(f"{config}: sparq train failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
     return json.loads((run_dir / "summary.json").read_text())["wall_s"]
-
-
-def append(path, row):
-    text = path.read_text()
-    if MARKER not in text:
-        text = text.rstrip("\n") + "\n\n" + HEADER
-    text = text.replace(MARKER, row + "\n" + MARKER, 1)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def main():
@@ -96,7 +86,7 @@ def main():
                           str(args.pairs), f"{statistics.median(dense_s):.1f}", f"{statistics.median(pruned_s):.1f}",
                           f"{med:.3f} ({min(ratios):.3f}–{max(ratios):.3f})", f"{min(loads):.1f}–{max(loads):.1f}",
                           f"`{args.command}`", ""]).strip()
-        append(repo / "benchmarks" / "README.md", row)
+        insert_rows(repo / "benchmarks" / "README.md", HEADER, MARKER, [row])
         print("recorded in benchmarks/README.md")
     return 0
 

@@ -104,17 +104,23 @@ def commit(repo):
 def append(path: Path, table, machine_name, commit_id, command):
     """Inserts this run's rows at the end of the benchmark's table; creates the section if absent."""
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    rows = table.rows(date, machine_name, commit_id, command)
+    insert_rows(path, HEADER, MARKER, table.rows(date, machine_name, commit_id, command))
+
+
+def insert_rows(path: Path, header, marker, rows):
+    """Inserts `rows` above `marker` in the record at `path`, first appending `header` (which ends
+    with the marker) if the record lacks it; the file is replaced atomically. Shared by every
+    benchmark that writes to benchmarks/README.md."""
     try:
         text = path.read_text() if path.exists() else "# sparq benchmark record\n\nAppend-only; see docs/benchmarks.md.\n"
     except OSError as e:
         die(f"cannot read {path}: {e}")
-    if MARKER not in text:
-        text = text.rstrip("\n") + "\n\n" + HEADER
-    text = text.replace(MARKER, "\n".join(rows) + "\n" + MARKER, 1)
+    if marker not in text:
+        text = text.rstrip("\n") + "\n\n" + header
+    text = text.replace(marker, "\n".join(rows) + "\n" + marker, 1)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".md.tmp")
+        tmp = path.with_suffix(f".md.tmp-{os.getpid()}")
         tmp.write_text(text)
         tmp.replace(path)
     except OSError as e:
