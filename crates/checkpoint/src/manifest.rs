@@ -16,7 +16,6 @@ pub struct Entry {
     pub sha256: [u8; 32],
 }
 
-const HEADER: &str = "sparq-checkpoint 3\n"; // crate::FORMAT
 const SEAL: &str = "seal ";
 
 impl Entry {
@@ -68,7 +67,7 @@ impl Manifest {
     }
 
     pub fn render(&self) -> String {
-        let mut body = String::from(HEADER);
+        let mut body = header();
         for e in &self.entries {
             body.push_str(&format!("{} {} {}\n", hex(&e.sha256), e.size, e.name));
         }
@@ -83,12 +82,14 @@ impl Manifest {
         let body = unseal(bytes).ok()?;
         let version = body.lines().next()?.strip_prefix("sparq-checkpoint ")?;
         let plausible = !version.is_empty() && version.len() <= 8 && version.bytes().all(|b| b.is_ascii_digit());
-        (plausible && format!("sparq-checkpoint {version}\n") != HEADER).then(|| version.to_string())
+        (plausible && version != crate::FORMAT.to_string()).then(|| version.to_string())
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
         let body = unseal(bytes)?;
-        let rest = body.strip_prefix(HEADER).ok_or("MANIFEST header is not 'sparq-checkpoint 3'")?;
+        let rest = body
+            .strip_prefix(header().as_str())
+            .ok_or_else(|| format!("MANIFEST header is not 'sparq-checkpoint {}'", crate::FORMAT))?;
         let mut entries = Vec::new();
         for line in rest.lines() {
             let mut parts = line.splitn(3, ' ');
@@ -103,6 +104,11 @@ impl Manifest {
         }
         Ok(Manifest { entries })
     }
+}
+
+/// The MANIFEST's first line: the format this build writes and reads.
+fn header() -> String {
+    format!("sparq-checkpoint {}\n", crate::FORMAT)
 }
 
 /// The MANIFEST's body once its CRC32C seal line checks out.
