@@ -92,6 +92,12 @@ impl Config {
         let a = &self.agent;
         unit("agent.gamma", a.gamma)?;
         positive("agent.lr", a.lr)?;
+        range(
+            (0.0..=a.lr).contains(&a.lr_final),
+            "agent.lr_final",
+            fmt_f(a.lr_final),
+            format!("[0, agent.lr ({})]", fmt_f(a.lr)),
+        )?;
         positive("agent.adam_eps", a.adam_eps)?;
         range(
             a.rmsprop_alpha > 0.0 && a.rmsprop_alpha < 1.0,

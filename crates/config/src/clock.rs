@@ -76,7 +76,10 @@ impl CheckedConfig {
         let c = self.config();
         match c.agent.lr_schedule {
             crate::LrSchedule::Constant => c.agent.lr,
-            crate::LrSchedule::Linear => c.agent.lr * (1.0 - t as f64 / c.run.total_steps as f64).max(0.0),
+            crate::LrSchedule::Linear => {
+                let done = (t as f64 / c.run.total_steps as f64).min(1.0);
+                c.agent.lr + (c.agent.lr_final - c.agent.lr) * done
+            }
         }
     }
 }

@@ -81,5 +81,13 @@ fn key_line(origin: &str, key: &str, message: &str) -> String {
 
 /// `s` with control characters (newlines included) escaped, other text as is.
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -23,7 +23,6 @@ mod sections;
 pub use check::{CheckedConfig, MAX_N_STEP, MAX_NUM_ENVS, MAX_TOTAL_STEPS};
 pub use error::ConfigError;
 pub use sections::{
-    LrSchedule,
-    Activation, AgentConfig, Config, Device, EnvConfig, LogConfig, Loss, NetworkConfig, Optimizer,
-    RunConfig,
+    Activation, AgentConfig, Config, Device, EnvConfig, LogConfig, Loss, LrSchedule, NetworkConfig,
+    Optimizer, RunConfig,
 };

@@ -116,6 +116,8 @@ pub struct AgentConfig {
     pub gamma: f64,
     pub lr: f64,
     pub lr_schedule: LrSchedule,
+    /// Where the linear schedule ends (SB3's `linear_schedule` ends at 0).
+    pub lr_final: f64,
     pub optimizer: Optimizer,
     pub adam_eps: f64,
     pub rmsprop_alpha: f64,
@@ -154,6 +156,7 @@ impl Default for AgentConfig {
             gamma: 0.99,
             lr: 1e-4,
             lr_schedule: LrSchedule::Constant,
+            lr_final: 0.0,
             optimizer: Optimizer::Adam,
             adam_eps: 1e-8,
             rmsprop_alpha: 0.95,

@@ -76,6 +76,14 @@ fn agent_float_ranges() {
             "agent.lr = inf must be > 0 and finite",
         ),
         (
+            Box::new(|c| c.agent.lr_final = 0.5),
+            "agent.lr_final = 0.5 is out of range: allowed [0, agent.lr (0.0001)]",
+        ),
+        (
+            Box::new(|c| c.agent.lr_final = -1e-4),
+            "agent.lr_final = -0.0001 is out of range: allowed [0, agent.lr (0.0001)]",
+        ),
+        (
             Box::new(|c| c.agent.adam_eps = 0.0),
             "agent.adam_eps = 0.0 must be > 0 and finite",
         ),

@@ -173,4 +173,9 @@ fn lr_schedules() {
     assert_eq!(linear.lr_at(0), 2e-3);
     assert!((linear.lr_at(250) - 1.5e-3).abs() < 1e-15);
     assert_eq!(linear.lr_at(1000), 0.0);
+    c.agent.lr_final = 5e-4;
+    let floored = c.check().unwrap();
+    assert!((floored.lr_at(500) - 1.25e-3).abs() < 1e-15);
+    assert_eq!(floored.lr_at(1000), 5e-4);
+    assert_eq!(floored.lr_at(5000), 5e-4);
 }

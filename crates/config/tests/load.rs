@@ -153,7 +153,9 @@ fn unknown_key_in_each_section_lists_the_known_keys() {
     );
     let msg = err("[agent]\ngama = 0.9\n", &[]);
     assert!(
-        msg.starts_with("configs/x.toml: agent: unknown key 'gama' (known: gamma, lr, lr_schedule, optimizer, "),
+        msg.starts_with(
+            "configs/x.toml: agent: unknown key 'gama' (known: gamma, lr, lr_schedule, lr_final, optimizer, "
+        ),
         "{msg}"
     );
     assert!(msg.ends_with("per_beta0, per_eps)"), "{msg}");
@@ -346,8 +348,12 @@ fn to_toml_string_round_trips_and_lists_every_key() {
 
 #[test]
 fn errors_quoting_user_text_stay_on_one_line() {
-    let e = Config::from_toml_str("[agent]\n\"ga\\nma\" = 1\n", "x.toml", &[]).unwrap_err().to_string();
+    let e = Config::from_toml_str("[agent]\n\"ga\\nma\" = 1\n", "x.toml", &[])
+        .unwrap_err()
+        .to_string();
     assert_eq!(e.lines().count(), 1, "{e}");
-    let e = Config::from_toml_str("", "x.toml", &["agent.x\ny=1".to_string()]).unwrap_err().to_string();
+    let e = Config::from_toml_str("", "x.toml", &["agent.x\ny=1".to_string()])
+        .unwrap_err()
+        .to_string();
     assert_eq!(e.lines().count(), 1, "{e}");
 }

@@ -17,7 +17,10 @@ fn configs() -> Vec<PathBuf> {
         }
     }
     let mut out = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs"), &mut out);
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs"),
+        &mut out,
+    );
     out.sort();
     out
 }
@@ -25,27 +28,43 @@ fn configs() -> Vec<PathBuf> {
 #[test]
 fn every_shipped_config_checks() {
     let all = configs();
-    assert!(all.len() >= 4, "configs/ should hold the shipped experiments");
+    assert!(
+        all.len() >= 4,
+        "configs/ should hold the shipped experiments"
+    );
     for path in all {
         let cfg = Config::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
-        cfg.check().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        cfg.check()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
 
 #[test]
 fn pruned_twins_differ_only_in_prune() {
     let mut pairs = 0;
-    for pruned in configs().into_iter().filter(|p| p.to_string_lossy().ends_with("_gmp90.toml")) {
+    for pruned in configs()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with("_gmp90.toml"))
+    {
         let name = pruned.to_string_lossy().replace("_gmp90.toml", "");
         let dense = [format!("{name}.toml"), format!("{name}_dense.toml")]
             .into_iter()
             .map(PathBuf::from)
             .find(|p| p.exists())
             .unwrap_or_else(|| panic!("{} has no dense twin", pruned.display()));
-        let (mut p, d) = (Config::load(&pruned, &[]).unwrap(), Config::load(&dense, &[]).unwrap());
+        let (mut p, d) = (
+            Config::load(&pruned, &[]).unwrap(),
+            Config::load(&dense, &[]).unwrap(),
+        );
         assert_ne!(p.prune, d.prune, "{} prunes nothing", pruned.display());
         p.prune = d.prune.clone();
-        assert_eq!(p, d, "{} differs from {} outside [prune]", pruned.display(), dense.display());
+        assert_eq!(
+            p,
+            d,
+            "{} differs from {} outside [prune]",
+            pruned.display(),
+            dense.display()
+        );
         pairs += 1;
     }
     assert!(pairs >= 2);
