@@ -22,7 +22,11 @@ pub enum ObsSpace {
     /// A flat vector of `dim` floats (classic control).
     Vector { dim: usize },
     /// `channels` binary planes of `height × width`, values 0.0 or 1.0, channel-major (MinAtar).
-    Binary { channels: usize, height: usize, width: usize },
+    Binary {
+        channels: usize,
+        height: usize,
+        width: usize,
+    },
 }
 
 impl ObsSpace {
@@ -30,7 +34,11 @@ impl ObsSpace {
     pub fn len(&self) -> usize {
         match *self {
             ObsSpace::Vector { dim } => dim,
-            ObsSpace::Binary { channels, height, width } => channels * height * width,
+            ObsSpace::Binary {
+                channels,
+                height,
+                width,
+            } => channels * height * width,
         }
     }
 
@@ -38,7 +46,11 @@ impl ObsSpace {
     pub fn shape(&self) -> Vec<usize> {
         match *self {
             ObsSpace::Vector { dim } => vec![dim],
-            ObsSpace::Binary { channels, height, width } => vec![channels, height, width],
+            ObsSpace::Binary {
+                channels,
+                height,
+                width,
+            } => vec![channels, height, width],
         }
     }
 

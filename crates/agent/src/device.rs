@@ -15,12 +15,19 @@ pub fn select_device(choice: DeviceChoice) -> Result<(Device, Option<String>), A
         DeviceChoice::Cpu => Ok((Device::Cpu, None)),
         DeviceChoice::Auto => match load_cuda() {
             Ok(()) => Ok((Device::Cuda(0), None)),
-            Err(why) => Ok((Device::Cpu, Some(format!("run.device = \"auto\": using the CPU ({why})")))),
+            Err(why) => Ok((
+                Device::Cpu,
+                Some(format!("run.device = \"auto\": using the CPU ({why})")),
+            )),
         },
         DeviceChoice::Cuda => load_cuda()
             .map(|()| Device::Cuda(0))
             .map(|d| (d, None))
-            .map_err(|why| AgentError::Device(format!("run.device = \"cuda\" but CUDA is unavailable: {why}"))),
+            .map_err(|why| {
+                AgentError::Device(format!(
+                    "run.device = \"cuda\" but CUDA is unavailable: {why}"
+                ))
+            }),
     }
 }
 
@@ -40,7 +47,12 @@ fn load_cuda() -> Result<(), String> {
             match lib {
                 // Never unloaded: libtorch keeps pointers into it for the life of the process.
                 Ok(lib) => std::mem::forget(lib),
-                Err(e) => return Err(format!("libtorch_cuda.so could not be loaded: {}", first_line(&e.to_string()))),
+                Err(e) => {
+                    return Err(format!(
+                        "libtorch_cuda.so could not be loaded: {}",
+                        first_line(&e.to_string())
+                    ));
+                }
             }
             if tch::Cuda::is_available() {
                 Ok(())

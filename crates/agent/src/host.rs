@@ -7,8 +7,8 @@
 
 use sparq_config::Activation;
 
-use crate::net::{LayerKind, Layout, NetSpec};
 use crate::AgentError;
+use crate::net::{LayerKind, Layout, NetSpec};
 use sparq_envs::ObsSpace;
 
 /// Read-only policy, shareable across threads; per-thread buffers live in [`Scratch`].
@@ -37,7 +37,11 @@ impl HostPolicy {
                 layout.numel
             )));
         }
-        Ok(HostPolicy { spec, layout, params })
+        Ok(HostPolicy {
+            spec,
+            layout,
+            params,
+        })
     }
 
     pub fn spec(&self) -> &NetSpec {
@@ -55,7 +59,11 @@ impl HostPolicy {
         s.a.clear();
         s.a.extend_from_slice(obs);
         let (mut c, mut h, mut w) = match self.spec.obs {
-            ObsSpace::Binary { channels, height, width } => (channels, height, width),
+            ObsSpace::Binary {
+                channels,
+                height,
+                width,
+            } => (channels, height, width),
             ObsSpace::Vector { dim } => (dim, 1, 1),
         };
         q.clear();
@@ -119,7 +127,16 @@ fn linear(x: &[f32], w: &[f32], b: &[f32], units: usize, y: &mut Vec<f32>) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, wts: &[f32], bias: &[f32], out: usize, y: &mut Vec<f32>) {
+fn conv3x3(
+    x: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    wts: &[f32],
+    bias: &[f32],
+    out: usize,
+    y: &mut Vec<f32>,
+) {
     let (oh, ow) = (h - 2, w - 2);
     y.clear();
     y.resize(out * oh * ow, 0.0);
@@ -147,10 +164,14 @@ fn activate(f: Activation, x: &mut [f32]) {
     match f {
         Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
         Activation::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
-        Activation::Elu => x.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { v.exp_m1() }),
+        Activation::Elu => x
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { v.exp_m1() }),
         Activation::Gelu => x
             .iter_mut()
             .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v * std::f32::consts::FRAC_1_SQRT_2))),
-        Activation::LeakyRelu => x.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { 0.01 * *v }),
+        Activation::LeakyRelu => x
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { 0.01 * *v }),
     }
 }

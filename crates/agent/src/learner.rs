@@ -8,9 +8,9 @@
 use sparq_config::{AgentConfig, Loss};
 use tch::{Device, Kind, Reduction, Tensor};
 
+use crate::AgentError;
 use crate::net::{self, Layout, NetSpec};
 use crate::optim::Optimizer;
-use crate::AgentError;
 
 /// A minibatch as host slices (the replay buffer's reusable batch), converted with one copy each.
 pub struct BatchRef<'a> {
@@ -80,14 +80,23 @@ pub struct TrainStats {
 
 impl Learner {
     /// A fresh learner; parameters drawn from libtorch's generator (seed it first).
-    pub fn new(spec: NetSpec, cfg: &AgentConfig, device: Device, track_saliency: bool) -> Result<Self, AgentError> {
+    pub fn new(
+        spec: NetSpec,
+        cfg: &AgentConfig,
+        device: Device,
+        track_saliency: bool,
+    ) -> Result<Self, AgentError> {
         spec.validate()?;
         let layout = spec.layout();
         let params = net::init_params(&layout, device)?.f_set_requires_grad(true)?;
         let target = deep_copy(&params)?;
         let mask = Tensor::f_ones([layout.numel as i64], (Kind::Float, device))?;
         let optimizer = Optimizer::new(cfg, &target)?;
-        let saliency = if track_saliency { Some(target.f_zeros_like()?) } else { None };
+        let saliency = if track_saliency {
+            Some(target.f_zeros_like()?)
+        } else {
+            None
+        };
         let zero = Tensor::f_zeros([], (Kind::Float, device))?;
         let obs_shape = spec.obs.shape().iter().map(|&d| d as i64).collect();
         Ok(Learner {
@@ -106,7 +115,11 @@ impl Learner {
             masked: false,
             optimizer,
             saliency,
-            stats: Stats { loss_sum: deep_copy(&zero)?, q_sum: zero, count: 0 },
+            stats: Stats {
+                loss_sum: deep_copy(&zero)?,
+                q_sum: zero,
+                count: 0,
+            },
             grad_steps: 0,
         })
     }
@@ -125,7 +138,9 @@ impl Learner {
         let mut shape = Vec::with_capacity(1 + self.obs_shape.len());
         shape.push(batch);
         shape.extend_from_slice(&self.obs_shape);
-        Ok(Tensor::f_from_slice(data)?.f_view(shape.as_slice())?.f_to_device(self.device)?)
+        Ok(Tensor::f_from_slice(data)?
+            .f_view(shape.as_slice())?
+            .f_to_device(self.device)?)
     }
 
     fn vec_tensor<T: tch::kind::Element>(&self, data: &[T]) -> Result<Tensor, AgentError> {
@@ -142,11 +157,14 @@ impl Learner {
         let returns = self.vec_tensor(b.returns)?;
         let discounts = self.vec_tensor(b.discounts)?;
 
-        let q = net::forward(&self.spec, &self.layout, &self.params, &obs)?.f_gather(1, &actions, false)?.f_squeeze_dim(1)?;
+        let q = net::forward(&self.spec, &self.layout, &self.params, &obs)?
+            .f_gather(1, &actions, false)?
+            .f_squeeze_dim(1)?;
         let y = tch::no_grad(|| -> Result<Tensor, AgentError> {
             let q_next_target = net::forward(&self.spec, &self.layout, &self.target, &next_obs)?;
             let q_next = if self.double {
-                let a = net::forward(&self.spec, &self.layout, &self.params, &next_obs)?.f_argmax(1, true)?;
+                let a = net::forward(&self.spec, &self.layout, &self.params, &next_obs)?
+                    .f_argmax(1, true)?;
                 q_next_target.f_gather(1, &a, false)?.f_squeeze_dim(1)?
             } else {
                 q_next_target.f_amax(1, false)?
@@ -158,7 +176,9 @@ impl Learner {
             Loss::Mse => q.f_mse_loss(&y, Reduction::None)?,
         };
         let loss = match b.weights {
-            Some(w) => per_sample.f_mul(&self.vec_tensor(w)?)?.f_mean(Kind::Float)?,
+            Some(w) => per_sample
+                .f_mul(&self.vec_tensor(w)?)?
+                .f_mean(Kind::Float)?,
             None => per_sample.f_mean(Kind::Float)?,
         };
         let mut grad = self.params.f_grad()?;
@@ -177,7 +197,9 @@ impl Learner {
     /// saliency pruning scores a trained network this way).
     pub fn accumulate_saliency(&mut self, b: &BatchRef) -> Result<(), AgentError> {
         if self.saliency.is_none() {
-            return Err(AgentError::Config("saliency is not tracked by this learner".into()));
+            return Err(AgentError::Config(
+                "saliency is not tracked by this learner".into(),
+            ));
         }
         let _ = self.loss_and_grad(b)?;
         Ok(())
@@ -203,7 +225,12 @@ impl Learner {
         }
         if self.max_grad_norm > 0.0 {
             // clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)), without a host sync.
-            let coef = grad.f_norm()?.f_add_scalar(1e-6)?.f_reciprocal()?.f_mul_scalar(self.max_grad_norm)?.f_clamp_max(1.0)?;
+            let coef = grad
+                .f_norm()?
+                .f_add_scalar(1e-6)?
+                .f_reciprocal()?
+                .f_mul_scalar(self.max_grad_norm)?
+                .f_clamp_max(1.0)?;
             let _ = grad.f_mul_(&coef)?;
         }
         self.optimizer.apply(&mut self.params, &grad)?;
@@ -215,7 +242,10 @@ impl Learner {
             self.sync_target()?;
         }
         let _ = self.stats.loss_sum.f_add_(&loss.f_detach()?)?;
-        let _ = self.stats.q_sum.f_add_(&q.f_detach()?.f_mean(Kind::Float)?)?;
+        let _ = self
+            .stats
+            .q_sum
+            .f_add_(&q.f_detach()?.f_mean(Kind::Float)?)?;
         self.stats.count += 1;
 
         if want_td {
@@ -245,7 +275,11 @@ impl Learner {
     /// their optimizer moments. The target network picks the masks up at its next sync.
     pub fn set_mask(&mut self, mask: &[f32]) -> Result<(), AgentError> {
         if mask.len() != self.layout.numel {
-            return Err(AgentError::Checkpoint(format!("mask has {} entries, the network {}", mask.len(), self.layout.numel)));
+            return Err(AgentError::Checkpoint(format!(
+                "mask has {} entries, the network {}",
+                mask.len(),
+                self.layout.numel
+            )));
         }
         let _guard = tch::no_grad_guard();
         let m = Tensor::f_from_slice(mask)?.f_to_device(self.device)?;
@@ -263,7 +297,9 @@ impl Learner {
     fn to_host(t: &Tensor) -> Result<Vec<f32>, AgentError> {
         let n = t.numel();
         let mut out = vec![0f32; n];
-        t.f_detach()?.f_to_device(Device::Cpu)?.f_copy_data(&mut out, n)?;
+        t.f_detach()?
+            .f_to_device(Device::Cpu)?
+            .f_copy_data(&mut out, n)?;
         Ok(out)
     }
 
@@ -306,15 +342,26 @@ impl Learner {
         let _ = self.stats.loss_sum.f_zero_()?;
         let _ = self.stats.q_sum.f_zero_()?;
         self.stats.count = 0;
-        Ok(Some(TrainStats { loss, q_mean, updates: count }))
+        Ok(Some(TrainStats {
+            loss,
+            q_mean,
+            updates: count,
+        }))
     }
 
     /// The running loss/Q sums not yet logged, for checkpoints: (loss sum, Q sum, updates).
     pub fn stats_state(&self) -> Result<(f32, f32, u64), AgentError> {
-        Ok((self.stats.loss_sum.f_double_value(&[])? as f32, self.stats.q_sum.f_double_value(&[])? as f32, self.stats.count))
+        Ok((
+            self.stats.loss_sum.f_double_value(&[])? as f32,
+            self.stats.q_sum.f_double_value(&[])? as f32,
+            self.stats.count,
+        ))
     }
 
-    pub fn restore_stats(&mut self, (loss_sum, q_sum, count): (f32, f32, u64)) -> Result<(), AgentError> {
+    pub fn restore_stats(
+        &mut self,
+        (loss_sum, q_sum, count): (f32, f32, u64),
+    ) -> Result<(), AgentError> {
         let _guard = tch::no_grad_guard();
         let _ = self.stats.loss_sum.f_fill_(f64::from(loss_sum))?;
         let _ = self.stats.q_sum.f_fill_(f64::from(q_sum))?;
@@ -354,7 +401,12 @@ impl Learner {
 
     /// Restores the state written by [`Learner::state_host`]; a size mismatch means the checkpoint
     /// belongs to another architecture.
-    pub fn restore_host(&mut self, state: &[(String, Vec<f32>)], grad_steps: u64, optimizer_step: u64) -> Result<(), AgentError> {
+    pub fn restore_host(
+        &mut self,
+        state: &[(String, Vec<f32>)],
+        grad_steps: u64,
+        optimizer_step: u64,
+    ) -> Result<(), AgentError> {
         let numel = self.layout.numel;
         let get = |name: &str| -> Result<Tensor, AgentError> {
             let v = state
@@ -372,7 +424,11 @@ impl Learner {
         };
         let (params, target, mask) = (get("params")?, get("target")?, get("mask")?);
         let (first, second) = (get("optim.first")?, get("optim.second")?);
-        let saliency = if state.iter().any(|(n, _)| n == "saliency") { Some(get("saliency")?) } else { None };
+        let saliency = if state.iter().any(|(n, _)| n == "saliency") {
+            Some(get("saliency")?)
+        } else {
+            None
+        };
         {
             let _guard = tch::no_grad_guard();
             let _ = self.params.f_copy_(&params)?;

@@ -9,10 +9,10 @@ mod optim;
 mod pruning;
 
 pub use device::{select_device, set_threads};
-pub use host::{argmax, HostPolicy, Scratch};
+pub use host::{HostPolicy, Scratch, argmax};
 pub use learner::{BatchRef, Learner, TrainStats};
-pub use pruning::{flat_mask, layer_infos, layer_scores, WeightCensus};
-pub use net::{forward, init_params, Layer, LayerKind, Layout, NetSpec};
+pub use net::{Layer, LayerKind, Layout, NetSpec, forward, init_params};
+pub use pruning::{WeightCensus, flat_mask, layer_infos, layer_scores};
 
 /// Errors of the agent; each displays as one line.
 #[derive(Debug, thiserror::Error)]

@@ -67,7 +67,12 @@ pub struct Layout {
 
 impl NetSpec {
     /// The network the config asks for, given the environment's spaces.
-    pub fn from_config(cfg: &NetworkConfig, dueling: bool, obs: ObsSpace, num_actions: usize) -> Self {
+    pub fn from_config(
+        cfg: &NetworkConfig,
+        dueling: bool,
+        obs: ObsSpace,
+        num_actions: usize,
+    ) -> Self {
         let conv_channels = match obs {
             ObsSpace::Binary { .. } => cfg.scaled_conv_channels(),
             ObsSpace::Vector { .. } => Vec::new(),
@@ -88,31 +93,65 @@ impl NetSpec {
         let mut push = |name: String, kind, shape: Vec<usize>, is_head| {
             let numel: usize = shape.iter().product();
             let units = shape[0];
-            layers.push(Layer { name, kind, weight_offset: offset, bias_offset: offset + numel, weight_shape: shape, is_head });
+            layers.push(Layer {
+                name,
+                kind,
+                weight_offset: offset,
+                bias_offset: offset + numel,
+                weight_shape: shape,
+                is_head,
+            });
             offset += numel + units;
         };
         let mut features = match self.obs {
             ObsSpace::Vector { dim } => dim,
-            ObsSpace::Binary { channels, height, width } => {
+            ObsSpace::Binary {
+                channels,
+                height,
+                width,
+            } => {
                 let (mut c, mut h, mut w) = (channels, height, width);
                 for (i, &out) in self.conv_channels.iter().enumerate() {
-                    push(format!("conv{i}"), LayerKind::Conv3x3, vec![out, c, 3, 3], false);
+                    push(
+                        format!("conv{i}"),
+                        LayerKind::Conv3x3,
+                        vec![out, c, 3, 3],
+                        false,
+                    );
                     (c, h, w) = (out, h.saturating_sub(2), w.saturating_sub(2));
                 }
                 c * h * w
             }
         };
         for (i, &h) in self.hidden.iter().enumerate() {
-            push(format!("fc{i}"), LayerKind::Linear, vec![h, features], false);
+            push(
+                format!("fc{i}"),
+                LayerKind::Linear,
+                vec![h, features],
+                false,
+            );
             features = h;
         }
         if self.dueling {
             push("value".into(), LayerKind::Linear, vec![1, features], true);
-            push("advantage".into(), LayerKind::Linear, vec![self.num_actions, features], true);
+            push(
+                "advantage".into(),
+                LayerKind::Linear,
+                vec![self.num_actions, features],
+                true,
+            );
         } else {
-            push("out".into(), LayerKind::Linear, vec![self.num_actions, features], true);
+            push(
+                "out".into(),
+                LayerKind::Linear,
+                vec![self.num_actions, features],
+                true,
+            );
         }
-        Layout { layers, numel: offset }
+        Layout {
+            layers,
+            numel: offset,
+        }
     }
 
     /// Rejects specs whose convolutions shrink the image to nothing.
@@ -132,7 +171,12 @@ impl NetSpec {
 
 /// Forward pass of the Q-network whose parameters are `flat`: `obs` is `[batch, ...obs shape]`,
 /// the result `[batch, num_actions]`. Autograd flows into `flat` through one split.
-pub fn forward(spec: &NetSpec, layout: &Layout, flat: &Tensor, obs: &Tensor) -> Result<Tensor, AgentError> {
+pub fn forward(
+    spec: &NetSpec,
+    layout: &Layout,
+    flat: &Tensor,
+    obs: &Tensor,
+) -> Result<Tensor, AgentError> {
     let mut sizes = Vec::with_capacity(2 * layout.layers.len());
     for l in &layout.layers {
         sizes.push(l.weight_numel() as i64);

@@ -44,12 +44,18 @@ pub fn flat_mask(layout: &Layout, pruner: &Pruner) -> Vec<f32> {
     let mut mask = vec![1.0f32; layout.numel];
     for (i, l) in layout.layers.iter().enumerate() {
         if let Some(m) = pruner.mask(i) {
-            for (dst, &keep) in mask[l.weight_offset..l.weight_offset + l.weight_numel()].iter_mut().zip(m) {
+            for (dst, &keep) in mask[l.weight_offset..l.weight_offset + l.weight_numel()]
+                .iter_mut()
+                .zip(m)
+            {
                 *dst = if keep { 1.0 } else { 0.0 };
             }
         }
         if let Some(units) = pruner.unit_mask(i) {
-            for (dst, keep) in mask[l.bias_offset..l.bias_offset + l.units()].iter_mut().zip(units) {
+            for (dst, keep) in mask[l.bias_offset..l.bias_offset + l.units()]
+                .iter_mut()
+                .zip(units)
+            {
                 *dst = if keep { 1.0 } else { 0.0 };
             }
         }
@@ -73,10 +79,17 @@ impl WeightCensus {
             .iter()
             .map(|l| {
                 let w = &flat[l.weight_offset..l.weight_offset + l.weight_numel()];
-                (l.name.clone(), w.iter().filter(|v| **v == 0.0).count() as f64 / w.len() as f64)
+                (
+                    l.name.clone(),
+                    w.iter().filter(|v| **v == 0.0).count() as f64 / w.len() as f64,
+                )
             })
             .collect();
-        WeightCensus { layers, params_total: flat.len(), params_nonzero: flat.iter().filter(|v| **v != 0.0).count() }
+        WeightCensus {
+            layers,
+            params_total: flat.len(),
+            params_nonzero: flat.iter().filter(|v| **v != 0.0).count(),
+        }
     }
 
     /// Fraction of zero weights over the named layers (all layers when `only` is `None`).

@@ -3,7 +3,7 @@
 
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
-use sparq_agent::{forward, BatchRef, HostPolicy, Learner, NetSpec, Scratch};
+use sparq_agent::{BatchRef, HostPolicy, Learner, NetSpec, Scratch, forward};
 use sparq_config::{Activation, AgentConfig, NetworkConfig, Optimizer};
 use sparq_envs::ObsSpace;
 use tch::{Device, Kind, Tensor};
@@ -19,14 +19,27 @@ struct Batch {
 
 impl Batch {
     fn random(rng: &mut Pcg64, n: usize, obs_len: usize, actions: usize) -> Self {
-        let mut v = |k: usize| (0..k).map(|_| rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>();
+        let mut v = |k: usize| {
+            (0..k)
+                .map(|_| rng.random_range(-1.0f32..1.0))
+                .collect::<Vec<_>>()
+        };
         let obs = v(n * obs_len);
         let next_obs = v(n * obs_len);
         let returns = v(n);
         let weights = v(n).iter().map(|w| w.abs() + 0.1).collect();
         let actions = (0..n).map(|i| (i % actions) as i64).collect();
-        let discounts = (0..n).map(|i| if i % 5 == 0 { 0.0 } else { 0.99 }).collect();
-        Batch { obs, next_obs, actions, returns, discounts, weights }
+        let discounts = (0..n)
+            .map(|i| if i % 5 == 0 { 0.0 } else { 0.99 })
+            .collect();
+        Batch {
+            obs,
+            next_obs,
+            actions,
+            returns,
+            discounts,
+            weights,
+        }
     }
     fn as_ref(&self, weighted: bool) -> BatchRef<'_> {
         BatchRef {
@@ -41,12 +54,19 @@ impl Batch {
 }
 
 fn mlp_spec(dueling: bool) -> NetSpec {
-    let net = NetworkConfig { hidden: vec![32, 16], ..NetworkConfig::default() };
+    let net = NetworkConfig {
+        hidden: vec![32, 16],
+        ..NetworkConfig::default()
+    };
     NetSpec::from_config(&net, dueling, ObsSpace::Vector { dim: 4 }, 3)
 }
 
 fn agent_cfg() -> AgentConfig {
-    AgentConfig { lr: 1e-2, target_update_interval: 10, ..AgentConfig::default() }
+    AgentConfig {
+        lr: 1e-2,
+        target_update_interval: 10,
+        ..AgentConfig::default()
+    }
 }
 
 fn new_learner(spec: NetSpec, cfg: &AgentConfig, seed: i64) -> Learner {
@@ -55,23 +75,30 @@ fn new_learner(spec: NetSpec, cfg: &AgentConfig, seed: i64) -> Learner {
 }
 
 fn half_mask(numel: usize, rng: &mut Pcg64) -> Vec<f32> {
-    (0..numel).map(|_| if rng.random::<f64>() < 0.5 { 0.0 } else { 1.0 }).collect()
+    (0..numel)
+        .map(|_| if rng.random::<f64>() < 0.5 { 0.0 } else { 1.0 })
+        .collect()
 }
 
 #[test]
 fn masks_survive_a_hundred_updates_with_momentum() {
     let mut rng = Pcg64::seed_from_u64(1);
     for optimizer in [Optimizer::Adam, Optimizer::RmspropCentered] {
-        let cfg = AgentConfig { optimizer, ..agent_cfg() };
+        let cfg = AgentConfig {
+            optimizer,
+            ..agent_cfg()
+        };
         let mut l = new_learner(mlp_spec(false), &cfg, 1);
         // A few dense steps first so the optimizer has momentum in every entry.
         for _ in 0..5 {
-            l.update(&Batch::random(&mut rng, 32, 4, 3).as_ref(false), false).unwrap();
+            l.update(&Batch::random(&mut rng, 32, 4, 3).as_ref(false), false)
+                .unwrap();
         }
         let mask = half_mask(l.layout().numel, &mut rng);
         l.set_mask(&mask).unwrap();
         for _ in 0..100 {
-            l.update(&Batch::random(&mut rng, 32, 4, 3).as_ref(true), false).unwrap();
+            l.update(&Batch::random(&mut rng, 32, 4, 3).as_ref(true), false)
+                .unwrap();
         }
         let state = l.state_host().unwrap();
         for (name, values) in &state {
@@ -85,8 +112,15 @@ fn masks_survive_a_hundred_updates_with_momentum() {
             }
         }
         let params = l.params_host().unwrap();
-        let moved = params.iter().zip(&mask).filter(|(v, m)| **m == 1.0 && **v != 0.0).count();
-        assert!(moved > mask.iter().filter(|m| **m == 1.0).count() * 9 / 10, "kept weights must stay trainable");
+        let moved = params
+            .iter()
+            .zip(&mask)
+            .filter(|(v, m)| **m == 1.0 && **v != 0.0)
+            .count();
+        assert!(
+            moved > mask.iter().filter(|m| **m == 1.0).count() * 9 / 10,
+            "kept weights must stay trainable"
+        );
     }
 }
 
@@ -97,11 +131,20 @@ fn target_equals_masked_online_at_every_sync() {
     let mask = half_mask(l.layout().numel, &mut rng);
     l.set_mask(&mask).unwrap();
     for step in 1..=35u64 {
-        l.update(&Batch::random(&mut rng, 16, 4, 3).as_ref(false), false).unwrap();
+        l.update(&Batch::random(&mut rng, 16, 4, 3).as_ref(false), false)
+            .unwrap();
         let (online, target) = (l.params_host().unwrap(), l.target_host().unwrap());
         if step % 10 == 0 {
-            assert_eq!(online, target, "target differs from online after sync at step {step}");
-            assert!(target.iter().zip(&mask).all(|(v, m)| *m == 1.0 || *v == 0.0));
+            assert_eq!(
+                online, target,
+                "target differs from online after sync at step {step}"
+            );
+            assert!(
+                target
+                    .iter()
+                    .zip(&mask)
+                    .all(|(v, m)| *m == 1.0 || *v == 0.0)
+            );
         } else if step > 10 {
             assert_ne!(online, target, "target moved between syncs at step {step}");
         }
@@ -111,32 +154,61 @@ fn target_equals_masked_online_at_every_sync() {
 #[test]
 fn polyak_target_keeps_pruned_entries_zero() {
     let mut rng = Pcg64::seed_from_u64(3);
-    let cfg = AgentConfig { tau: 0.1, target_update_interval: 1, ..agent_cfg() };
+    let cfg = AgentConfig {
+        tau: 0.1,
+        target_update_interval: 1,
+        ..agent_cfg()
+    };
     let mut l = new_learner(mlp_spec(false), &cfg, 3);
     let before = l.target_host().unwrap();
     let mask = half_mask(l.layout().numel, &mut rng);
     l.set_mask(&mask).unwrap();
-    l.update(&Batch::random(&mut rng, 16, 4, 3).as_ref(false), false).unwrap();
+    l.update(&Batch::random(&mut rng, 16, 4, 3).as_ref(false), false)
+        .unwrap();
     let (online, target) = (l.params_host().unwrap(), l.target_host().unwrap());
     for i in 0..online.len() {
-        let want = if mask[i] == 0.0 { 0.0 } else { 0.9 * before[i] + 0.1 * online[i] };
-        assert!((target[i] - want).abs() < 1e-6, "target[{i}] = {}, want {want}", target[i]);
+        let want = if mask[i] == 0.0 {
+            0.0
+        } else {
+            0.9 * before[i] + 0.1 * online[i]
+        };
+        assert!(
+            (target[i] - want).abs() < 1e-6,
+            "target[{i}] = {}, want {want}",
+            target[i]
+        );
     }
 }
 
 #[test]
 fn host_forward_matches_libtorch() {
     let mut rng = Pcg64::seed_from_u64(4);
-    let conv = NetworkConfig { hidden: vec![24], conv_channels: vec![8], ..NetworkConfig::default() };
-    let minatar = ObsSpace::Binary { channels: 4, height: 10, width: 10 };
+    let conv = NetworkConfig {
+        hidden: vec![24],
+        conv_channels: vec![8],
+        ..NetworkConfig::default()
+    };
+    let minatar = ObsSpace::Binary {
+        channels: 4,
+        height: 10,
+        width: 10,
+    };
     let mut specs = vec![
         mlp_spec(false),
         mlp_spec(true),
         NetSpec::from_config(&conv, false, minatar.clone(), 6),
         NetSpec::from_config(&conv, true, minatar, 6),
     ];
-    for act in [Activation::Tanh, Activation::Elu, Activation::Gelu, Activation::LeakyRelu] {
-        specs.push(NetSpec { activation: act, ..mlp_spec(false) });
+    for act in [
+        Activation::Tanh,
+        Activation::Elu,
+        Activation::Gelu,
+        Activation::LeakyRelu,
+    ] {
+        specs.push(NetSpec {
+            activation: act,
+            ..mlp_spec(false)
+        });
     }
     for spec in specs {
         tch::manual_seed(5);
@@ -150,7 +222,13 @@ fn host_forward_matches_libtorch() {
         let (mut s, mut q) = (Scratch::default(), Vec::new());
         for _ in 0..50 {
             let obs: Vec<f32> = (0..obs_len)
-                .map(|_| if binary { f32::from(rng.random::<bool>()) } else { rng.random_range(-2.0..2.0) })
+                .map(|_| {
+                    if binary {
+                        f32::from(rng.random::<bool>())
+                    } else {
+                        rng.random_range(-2.0..2.0)
+                    }
+                })
                 .collect();
             let mut shape = vec![1i64];
             shape.extend(spec.obs.shape().iter().map(|&d| d as i64));
@@ -160,7 +238,11 @@ fn host_forward_matches_libtorch() {
             want.copy_data(&mut want_v, spec.num_actions);
             policy.q_values(&obs, &mut s, &mut q);
             for (a, b) in q.iter().zip(&want_v) {
-                assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "{:?}: host {a} vs libtorch {b}", spec.activation);
+                assert!(
+                    (a - b).abs() < 1e-5 * (1.0 + b.abs()),
+                    "{:?}: host {a} vs libtorch {b}",
+                    spec.activation
+                );
             }
             let greedy = want.argmax(1, false).int64_value(&[0]) as usize;
             assert_eq!(policy.greedy(&obs, &mut s, &mut q), greedy);
@@ -175,10 +257,12 @@ fn restored_learner_makes_a_bit_identical_next_update() {
     let mut a = new_learner(mlp_spec(true), &cfg, 6);
     a.set_mask(&half_mask(a.layout().numel, &mut rng)).unwrap();
     for _ in 0..7 {
-        a.update(&Batch::random(&mut rng, 16, 4, 3).as_ref(false), false).unwrap();
+        a.update(&Batch::random(&mut rng, 16, 4, 3).as_ref(false), false)
+            .unwrap();
     }
     let mut b = new_learner(mlp_spec(true), &cfg, 99);
-    b.restore_host(&a.state_host().unwrap(), a.grad_steps, a.optimizer_step()).unwrap();
+    b.restore_host(&a.state_host().unwrap(), a.grad_steps, a.optimizer_step())
+        .unwrap();
     assert_eq!(a.state_host().unwrap(), b.state_host().unwrap());
     for _ in 0..5 {
         let batch = Batch::random(&mut rng, 16, 4, 3);
@@ -193,9 +277,15 @@ fn restored_learner_makes_a_bit_identical_next_update() {
 #[test]
 fn restore_refuses_another_architecture() {
     let a = new_learner(mlp_spec(false), &agent_cfg(), 7);
-    let wider = NetSpec { hidden: vec![64, 16], ..mlp_spec(false) };
+    let wider = NetSpec {
+        hidden: vec![64, 16],
+        ..mlp_spec(false)
+    };
     let mut b = new_learner(wider, &agent_cfg(), 7);
-    let err = b.restore_host(&a.state_host().unwrap(), 0, 0).unwrap_err().to_string();
+    let err = b
+        .restore_host(&a.state_host().unwrap(), 0, 0)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("another architecture"), "{err}");
 }
 
@@ -206,8 +296,14 @@ fn td_errors_match_the_loss_inputs() {
     let mut l = new_learner(mlp_spec(false), &agent_cfg(), 8);
     let zeros = vec![0.0f32; l.layout().numel];
     l.restore_host(
-        &[("params", &zeros), ("target", &zeros), ("mask", &vec![1.0; zeros.len()]), ("optim.first", &zeros), ("optim.second", &zeros)]
-            .map(|(n, v)| (n.to_string(), v.clone())),
+        &[
+            ("params", &zeros),
+            ("target", &zeros),
+            ("mask", &vec![1.0; zeros.len()]),
+            ("optim.first", &zeros),
+            ("optim.second", &zeros),
+        ]
+        .map(|(n, v)| (n.to_string(), v.clone())),
         0,
         0,
     )
@@ -218,11 +314,20 @@ fn td_errors_match_the_loss_inputs() {
         assert!((t - r.abs()).abs() < 1e-7, "{t} vs {r}");
     }
     let stats = l.take_stats().unwrap().unwrap();
-    let huber: f64 = batch.returns.iter().map(|&r| {
-        let a = r.abs() as f64;
-        if a < 1.0 { 0.5 * a * a } else { a - 0.5 }
-    }).sum::<f64>() / 16.0;
-    assert!((stats.loss - huber).abs() < 1e-6, "loss {} vs {huber}", stats.loss);
+    let huber: f64 = batch
+        .returns
+        .iter()
+        .map(|&r| {
+            let a = r.abs() as f64;
+            if a < 1.0 { 0.5 * a * a } else { a - 0.5 }
+        })
+        .sum::<f64>()
+        / 16.0;
+    assert!(
+        (stats.loss - huber).abs() < 1e-6,
+        "loss {} vs {huber}",
+        stats.loss
+    );
     assert_eq!(stats.q_mean, 0.0);
     let _ = Kind::Float;
 }

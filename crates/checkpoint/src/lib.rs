@@ -14,7 +14,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{Serialize, de::DeserializeOwned};
 
 pub use manifest::Manifest;
 
@@ -26,12 +26,17 @@ const LATEST: &str = "latest";
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} is not a sparq checkpoint or run directory (no MANIFEST, no checkpoints/latest)")]
     NotACheckpoint(PathBuf),
     #[error("{path}: checkpoint is corrupted: {what}")]
     Corrupted { path: PathBuf, what: String },
-    #[error("{path}: checkpoint format {found} was written by another sparq version; this one reads format {FORMAT}")]
+    #[error(
+        "{path}: checkpoint format {found} was written by another sparq version; this one reads format {FORMAT}"
+    )]
     Unsupported { path: PathBuf, found: String },
     #[error("{path}: {what}")]
     Invalid { path: PathBuf, what: String },
@@ -41,7 +46,10 @@ pub enum CheckpointError {
 pub const FORMAT: u32 = 3;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError::Io { path: path.to_path_buf(), source }
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// A verified checkpoint in memory.
@@ -56,7 +64,10 @@ pub struct Loaded<M> {
 
 impl<M> Loaded<M> {
     pub fn tensor(&self, name: &str) -> Option<&[f32]> {
-        self.tensors.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+        self.tensors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
     }
 }
 
@@ -75,11 +86,18 @@ fn encode_tensors(path: &Path, tensors: &[(String, Vec<f32>)]) -> Result<Vec<u8>
         .iter()
         .map(|(name, v)| {
             let bytes: &[u8] = bytemuck_f32(v);
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![v.len()], bytes).map(|t| (name.clone(), t))
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![v.len()], bytes)
+                .map(|t| (name.clone(), t))
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CheckpointError::Invalid { path: path.to_path_buf(), what: e.to_string() })?;
-    safetensors::serialize(views, None).map_err(|e| CheckpointError::Invalid { path: path.to_path_buf(), what: e.to_string() })
+        .map_err(|e| CheckpointError::Invalid {
+            path: path.to_path_buf(),
+            what: e.to_string(),
+        })?;
+    safetensors::serialize(views, None).map_err(|e| CheckpointError::Invalid {
+        path: path.to_path_buf(),
+        what: e.to_string(),
+    })
 }
 
 /// The bytes of an f32 slice (little-endian on every platform libtorch supports).
@@ -126,15 +144,20 @@ pub fn save_aside<M: Serialize>(
     }
     fs::create_dir(&tmp).map_err(io(&tmp))?;
 
-    let meta_bytes = serde_json::to_vec_pretty(meta)
-        .map_err(|e| CheckpointError::Invalid { path: tmp.join(META), what: e.to_string() })?;
+    let meta_bytes = serde_json::to_vec_pretty(meta).map_err(|e| CheckpointError::Invalid {
+        path: tmp.join(META),
+        what: e.to_string(),
+    })?;
     let tensor_bytes = encode_tensors(&tmp.join(TENSORS), tensors)?;
     let mut manifest = Manifest::default();
     let mut files: Vec<(&str, &[u8])> = vec![(META, &meta_bytes), (TENSORS, &tensor_bytes)];
     files.extend_from_slice(blobs);
     for (file, bytes) in &files {
         if *file == MANIFEST || file.contains('/') || file.starts_with('.') {
-            return Err(CheckpointError::Invalid { path: tmp.join(file), what: "reserved or nested blob name".into() });
+            return Err(CheckpointError::Invalid {
+                path: tmp.join(file),
+                what: "reserved or nested blob name".into(),
+            });
         }
         write_synced(&tmp.join(file), bytes)?;
         manifest.add(file, bytes);
@@ -164,7 +187,12 @@ pub fn remove_partial(checkpoints_dir: &Path) -> Result<usize, CheckpointError> 
         let p = entry.map_err(io(checkpoints_dir))?.path();
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.starts_with(".tmp-") || name == format!(".{LATEST}.tmp") {
-            if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) }.map_err(io(&p))?;
+            if p.is_dir() {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            }
+            .map_err(io(&p))?;
             removed += 1;
         }
     }
@@ -181,7 +209,10 @@ pub fn list(checkpoints_dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     };
     for entry in rd {
         let p = entry.map_err(io(checkpoints_dir))?.path();
-        let hidden = p.file_name().and_then(|n| n.to_str()).is_none_or(|n| n.starts_with('.'));
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(|n| n.starts_with('.'));
         if !hidden && p.join(MANIFEST).is_file() {
             out.push(p);
         }
@@ -194,7 +225,11 @@ pub fn list(checkpoints_dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
 fn prune_old(checkpoints_dir: &Path, newest: &str, keep: usize) -> Result<(), CheckpointError> {
     let all: Vec<PathBuf> = list(checkpoints_dir)?
         .into_iter()
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step_")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("step_"))
+        })
         .collect();
     let excess = all.len().saturating_sub(keep);
     for p in all.into_iter().take(excess) {
@@ -209,7 +244,10 @@ fn prune_old(checkpoints_dir: &Path, newest: &str, keep: usize) -> Result<(), Ch
 /// `checkpoints/latest`), or a `checkpoints/` directory.
 pub fn resolve(path: &Path) -> Result<PathBuf, CheckpointError> {
     if !path.exists() {
-        return Err(io(path)(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")));
+        return Err(io(path)(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file or directory",
+        )));
     }
     if path.join(MANIFEST).is_file() {
         return Ok(path.to_path_buf());
@@ -222,7 +260,10 @@ pub fn resolve(path: &Path) -> Result<PathBuf, CheckpointError> {
             if name.trim().is_empty() || name.contains('/') || !cp.join(MANIFEST).is_file() {
                 return Err(CheckpointError::Corrupted {
                     path: latest,
-                    what: format!("names '{}', which is not a complete checkpoint", name.trim()),
+                    what: format!(
+                        "names '{}', which is not a complete checkpoint",
+                        name.trim()
+                    ),
                 });
             }
             return Ok(cp);
@@ -237,29 +278,60 @@ pub fn load<M: DeserializeOwned>(path: &Path) -> Result<Loaded<M>, CheckpointErr
     let manifest_path = dir.join(MANIFEST);
     let text = fs::read(&manifest_path).map_err(io(&manifest_path))?;
     if let Some(found) = Manifest::foreign_format(&text) {
-        return Err(CheckpointError::Unsupported { path: manifest_path, found });
+        return Err(CheckpointError::Unsupported {
+            path: manifest_path,
+            found,
+        });
     }
-    let manifest = Manifest::parse(&text).map_err(|what| CheckpointError::Corrupted { path: manifest_path.clone(), what })?;
+    let manifest = Manifest::parse(&text).map_err(|what| CheckpointError::Corrupted {
+        path: manifest_path.clone(),
+        what,
+    })?;
     let mut contents = BTreeMap::new();
     for entry in manifest.entries() {
         let p = dir.join(&entry.name);
         let bytes = fs::read(&p).map_err(io(&p))?;
-        entry.verify(&bytes).map_err(|what| CheckpointError::Corrupted { path: p.clone(), what })?;
+        entry
+            .verify(&bytes)
+            .map_err(|what| CheckpointError::Corrupted {
+                path: p.clone(),
+                what,
+            })?;
         contents.insert(entry.name.clone(), bytes);
     }
-    let bad = |file: &str, what: String| CheckpointError::Corrupted { path: dir.join(file), what };
-    let meta_bytes = contents.remove(META).ok_or_else(|| bad(META, "missing from MANIFEST".into()))?;
+    let bad = |file: &str, what: String| CheckpointError::Corrupted {
+        path: dir.join(file),
+        what,
+    };
+    let meta_bytes = contents
+        .remove(META)
+        .ok_or_else(|| bad(META, "missing from MANIFEST".into()))?;
     let meta = serde_json::from_slice(&meta_bytes).map_err(|e| bad(META, e.to_string()))?;
-    let tensor_bytes = contents.remove(TENSORS).ok_or_else(|| bad(TENSORS, "missing from MANIFEST".into()))?;
-    let st = safetensors::SafeTensors::deserialize(&tensor_bytes).map_err(|e| bad(TENSORS, e.to_string()))?;
+    let tensor_bytes = contents
+        .remove(TENSORS)
+        .ok_or_else(|| bad(TENSORS, "missing from MANIFEST".into()))?;
+    let st = safetensors::SafeTensors::deserialize(&tensor_bytes)
+        .map_err(|e| bad(TENSORS, e.to_string()))?;
     let mut tensors = Vec::new();
     for (name, view) in st.tensors() {
         if view.dtype() != safetensors::Dtype::F32 {
-            return Err(bad(TENSORS, format!("tensor '{name}' is {:?}, expected F32", view.dtype())));
+            return Err(bad(
+                TENSORS,
+                format!("tensor '{name}' is {:?}, expected F32", view.dtype()),
+            ));
         }
-        let v = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let v = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         tensors.push((name, v));
     }
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(Loaded { path: dir, meta, tensors, blobs: contents })
+    Ok(Loaded {
+        path: dir,
+        meta,
+        tensors,
+        blobs: contents,
+    })
 }

@@ -2,7 +2,7 @@ use std::fs;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sparq_checkpoint::{list, load, resolve, save, CheckpointError};
+use sparq_checkpoint::{CheckpointError, list, load, resolve, save};
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Meta {
@@ -11,9 +11,23 @@ struct Meta {
 }
 
 fn sample(dir: &Path, name: &str, steps: u64) -> std::path::PathBuf {
-    let meta = Meta { env_steps: steps, label: "x".into() };
-    let tensors = vec![("params".to_string(), vec![1.0, -2.5, 3.25]), ("mask".to_string(), vec![1.0, 0.0, 1.0])];
-    save(dir, name, &meta, &tensors, &[("replay.bin", b"replay-bytes")], 0).unwrap()
+    let meta = Meta {
+        env_steps: steps,
+        label: "x".into(),
+    };
+    let tensors = vec![
+        ("params".to_string(), vec![1.0, -2.5, 3.25]),
+        ("mask".to_string(), vec![1.0, 0.0, 1.0]),
+    ];
+    save(
+        dir,
+        name,
+        &meta,
+        &tensors,
+        &[("replay.bin", b"replay-bytes")],
+        0,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -27,7 +41,13 @@ fn round_trip_and_latest() {
         assert_eq!(resolve(p).unwrap(), p2);
     }
     let loaded = load::<Meta>(tmp.path()).unwrap();
-    assert_eq!(loaded.meta, Meta { env_steps: 200, label: "x".into() });
+    assert_eq!(
+        loaded.meta,
+        Meta {
+            env_steps: 200,
+            label: "x".into()
+        }
+    );
     assert_eq!(loaded.tensor("params").unwrap(), &[1.0, -2.5, 3.25]);
     assert_eq!(loaded.tensor("mask").unwrap(), &[1.0, 0.0, 1.0]);
     assert_eq!(loaded.blobs["replay.bin"], b"replay-bytes");
@@ -37,14 +57,47 @@ fn round_trip_and_latest() {
 #[test]
 fn keeps_only_newest() {
     let tmp = tempfile::tempdir().unwrap();
-    let aside = sparq_checkpoint::save_aside(tmp.path(), "best", &Meta { env_steps: 0, label: String::new() }, &[], &[]).unwrap();
+    let aside = sparq_checkpoint::save_aside(
+        tmp.path(),
+        "best",
+        &Meta {
+            env_steps: 0,
+            label: String::new(),
+        },
+        &[],
+        &[],
+    )
+    .unwrap();
     for s in 1..=5u64 {
-        let meta = Meta { env_steps: s, label: String::new() };
-        save(tmp.path(), &format!("step_{s:010}"), &meta, &[("p".into(), vec![s as f32])], &[], 2).unwrap();
+        let meta = Meta {
+            env_steps: s,
+            label: String::new(),
+        };
+        save(
+            tmp.path(),
+            &format!("step_{s:010}"),
+            &meta,
+            &[("p".into(), vec![s as f32])],
+            &[],
+            2,
+        )
+        .unwrap();
     }
-    let names: Vec<_> = list(tmp.path()).unwrap().iter().map(|p| p.file_name().unwrap().to_owned()).collect();
-    assert_eq!(names, ["best", "step_0000000004", "step_0000000005"], "rotation leaves checkpoints kept aside alone");
-    assert_eq!(resolve(tmp.path()).unwrap(), tmp.path().join("step_0000000005"), "save_aside does not move latest");
+    let names: Vec<_> = list(tmp.path())
+        .unwrap()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["best", "step_0000000004", "step_0000000005"],
+        "rotation leaves checkpoints kept aside alone"
+    );
+    assert_eq!(
+        resolve(tmp.path()).unwrap(),
+        tmp.path().join("step_0000000005"),
+        "save_aside does not move latest"
+    );
     assert_eq!(load::<Meta>(&aside).unwrap().meta.env_steps, 0);
 }
 
@@ -59,7 +112,8 @@ fn every_flipped_byte_is_caught() {
             let mut bytes = original.clone();
             bytes[i] ^= 0x01;
             fs::write(&file, &bytes).unwrap();
-            let err = load::<Meta>(&cp).expect_err(&format!("flip at {}:{i} not caught", file.display()));
+            let err =
+                load::<Meta>(&cp).expect_err(&format!("flip at {}:{i} not caught", file.display()));
             assert!(matches!(err, CheckpointError::Corrupted { .. }), "{err}");
         }
         fs::write(&file, &original).unwrap();
@@ -75,7 +129,10 @@ fn truncation_and_missing_files_are_caught() {
     let bytes = fs::read(&t).unwrap();
     fs::write(&t, &bytes[..bytes.len() - 4]).unwrap();
     let msg = load::<Meta>(&cp).unwrap_err().to_string();
-    assert!(msg.contains("truncated") && msg.contains("tensors.safetensors"), "{msg}");
+    assert!(
+        msg.contains("truncated") && msg.contains("tensors.safetensors"),
+        "{msg}"
+    );
     fs::remove_file(&t).unwrap();
     assert!(load::<Meta>(&cp).is_err());
 }
@@ -87,8 +144,16 @@ fn not_a_checkpoint() {
     assert!(matches!(err, CheckpointError::NotACheckpoint(_)), "{err}");
     let f = tmp.path().join("weights.bin");
     fs::write(&f, b"hello").unwrap();
-    assert!(matches!(load::<Meta>(&f).unwrap_err(), CheckpointError::NotACheckpoint(_)));
-    assert!(load::<Meta>(&tmp.path().join("missing")).unwrap_err().to_string().contains("no such file"));
+    assert!(matches!(
+        load::<Meta>(&f).unwrap_err(),
+        CheckpointError::NotACheckpoint(_)
+    ));
+    assert!(
+        load::<Meta>(&tmp.path().join("missing"))
+            .unwrap_err()
+            .to_string()
+            .contains("no such file")
+    );
 }
 
 #[test]
@@ -115,8 +180,19 @@ fn a_blob_ending_in_its_own_crc_cannot_be_swapped_for_another_of_the_same_size()
         v
     };
     let tmp = tempfile::tempdir().unwrap();
-    let meta = Meta { env_steps: 1, label: String::new() };
-    let cp = save(tmp.path(), "a", &meta, &[], &[("replay.bin", &blob(b"original"))], 0).unwrap();
+    let meta = Meta {
+        env_steps: 1,
+        label: String::new(),
+    };
+    let cp = save(
+        tmp.path(),
+        "a",
+        &meta,
+        &[],
+        &[("replay.bin", &blob(b"original"))],
+        0,
+    )
+    .unwrap();
     std::fs::write(cp.join("replay.bin"), blob(b"tampered")).unwrap();
     let err = load::<Meta>(&cp).unwrap_err();
     assert!(matches!(err, CheckpointError::Corrupted { .. }), "{err}");
@@ -132,8 +208,20 @@ fn another_format_version_is_named_not_called_corrupt() {
     assert!(text.starts_with(&header), "{text}");
     // An older sparq's MANIFEST: its own version, sealed as that version sealed it.
     let body = text[..text.rfind("seal ").unwrap()].replacen(&header, "sparq-checkpoint 1\n", 1);
-    fs::write(&manifest, format!("{body}seal {:08x}\n", crc32c::crc32c(body.as_bytes()))).unwrap();
+    fs::write(
+        &manifest,
+        format!("{body}seal {:08x}\n", crc32c::crc32c(body.as_bytes())),
+    )
+    .unwrap();
     let err = load::<Meta>(&p).unwrap_err();
-    assert!(matches!(err, CheckpointError::Unsupported { ref found, .. } if found == "1"), "{err:?}");
-    assert!(err.to_string().ends_with("checkpoint format 1 was written by another sparq version; this one reads format 3"), "{err}");
+    assert!(
+        matches!(err, CheckpointError::Unsupported { ref found, .. } if found == "1"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().ends_with(
+            "checkpoint format 1 was written by another sparq version; this one reads format 3"
+        ),
+        "{err}"
+    );
 }

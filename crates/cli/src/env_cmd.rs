@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
@@ -53,21 +53,49 @@ pub fn run(cmd: EnvCommand) -> Result<()> {
         EnvCommand::List => {
             for id in sparq_envs::registered_ids() {
                 let spec = sparq_envs::spec(id)?;
-                let limit = spec.max_episode_steps.map(|s| s.to_string()).unwrap_or_else(|| "none".into());
-                println!("{id:<28} obs {:?}  actions {}  time limit {limit}", spec.obs_space.shape(), spec.num_actions);
+                let limit = spec
+                    .max_episode_steps
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "none".into());
+                println!(
+                    "{id:<28} obs {:?}  actions {}  time limit {limit}",
+                    spec.obs_space.shape(),
+                    spec.num_actions
+                );
             }
             Ok(())
         }
-        EnvCommand::Replay { env, state, actions } => replay(&env, &state, &actions),
-        EnvCommand::Rollout { env, episodes, seed, .. } => rollout(&env, episodes, seed),
-        EnvCommand::Bench { env, num_envs, seconds } => bench(&env, num_envs as usize, seconds),
+        EnvCommand::Replay {
+            env,
+            state,
+            actions,
+        } => replay(&env, &state, &actions),
+        EnvCommand::Rollout {
+            env,
+            episodes,
+            seed,
+            ..
+        } => rollout(&env, episodes, seed),
+        EnvCommand::Bench {
+            env,
+            num_envs,
+            seconds,
+        } => bench(&env, num_envs as usize, seconds),
     }
 }
 
 fn parse_list<T: std::str::FromStr>(flag: &str, text: &str) -> Result<Vec<T>> {
     text.split(',')
         .enumerate()
-        .map(|(i, s)| s.trim().parse::<T>().map_err(|_| anyhow::anyhow!("--{flag}: item {} '{}' is not a valid number", i + 1, s.trim())))
+        .map(|(i, s)| {
+            s.trim().parse::<T>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--{flag}: item {} '{}' is not a valid number",
+                    i + 1,
+                    s.trim()
+                )
+            })
+        })
         .collect()
 }
 
@@ -77,7 +105,11 @@ fn replay(id: &str, state: &str, actions: &str) -> Result<()> {
     let actions: Vec<usize> = parse_list("actions", actions)?;
     let n = env.num_actions();
     if let Some((i, a)) = actions.iter().enumerate().find(|(_, a)| **a >= n) {
-        bail!("--actions: action {a} at position {} is out of range for {id}: allowed 0..={}", i + 1, n - 1);
+        bail!(
+            "--actions: action {a} at position {} is out of range for {id}: allowed 0..={}",
+            i + 1,
+            n - 1
+        );
     }
     let mut obs = vec![0f32; env.obs_space().len()];
     env.reset(Some(0), &mut obs);
@@ -123,12 +155,17 @@ fn bench(id: &str, num_envs: usize, seconds: f64) -> Result<()> {
     let (start, mut steps) = (Instant::now(), 0u64);
     while start.elapsed().as_secs_f64() < seconds {
         for _ in 0..64 {
-            actions.iter_mut().for_each(|a| *a = rng.random_range(0..envs.num_actions()));
+            actions
+                .iter_mut()
+                .for_each(|a| *a = rng.random_range(0..envs.num_actions()));
             envs.step(&actions)?;
         }
         steps += 64 * num_envs as u64;
     }
     let sps = steps as f64 / start.elapsed().as_secs_f64();
-    println!("{}", json!({"env": id, "num_envs": num_envs, "steps": steps, "steps_per_s": sps.round()}));
+    println!(
+        "{}",
+        json!({"env": id, "num_envs": num_envs, "steps": steps, "steps_per_s": sps.round()})
+    );
     Ok(())
 }

@@ -47,7 +47,13 @@ pub fn sparsity_of(policy: &HostPolicy, config: &Config) -> (SparsityStats, Weig
     let layout = policy.spec().layout();
     let census = WeightCensus::of(&layout, policy.params());
     let p = &config.prune;
-    let prunable = sparq_prune::select_layers(&sparq_agent::layer_infos(&layout), &p.include, &p.exclude, p.granularity).ok();
+    let prunable = sparq_prune::select_layers(
+        &sparq_agent::layer_infos(&layout),
+        &p.include,
+        &p.exclude,
+        p.granularity,
+    )
+    .ok();
     let prunable = prunable.filter(|_| p.schedule != sparq_prune::ScheduleKind::None);
     let global = census.global(&layout, prunable.as_deref());
     let layers = census.layers.iter().cloned().collect();
@@ -107,13 +113,21 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let returns = evaluate(&policy, &meta.env_id, args.episodes, args.seed)?;
     let eval = EvalStats::from_returns(&returns).context("no episodes were run")?;
     let (sparsity, census) = sparsity_of(&policy, &config);
-    let report = EvalReport { eval, sparsity, params_total: census.params_total, params_nonzero: census.params_nonzero };
+    let report = EvalReport {
+        eval,
+        sparsity,
+        params_total: census.params_total,
+        params_nonzero: census.params_nonzero,
+    };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
     let e = &report.eval;
-    println!("{} after {} env steps ({} gradient steps)", meta.env_id, meta.env_steps, meta.grad_steps);
+    println!(
+        "{} after {} env steps ({} gradient steps)",
+        meta.env_id, meta.env_steps, meta.grad_steps
+    );
     println!(
         "return  mean {:.2}  std {:.2}  min {:.2}  max {:.2}  over {} episodes",
         e.return_mean, e.return_std, e.return_min, e.return_max, e.episodes

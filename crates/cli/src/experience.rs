@@ -21,7 +21,11 @@ pub fn replay_config(a: &AgentConfig, envs: &VecEnv) -> ReplayConfig {
         },
         n_step: a.n_step,
         gamma: a.gamma as f32,
-        prioritized: a.prioritized.then_some(PerParams { alpha: a.per_alpha, beta0: a.per_beta0, eps: a.per_eps }),
+        prioritized: a.prioritized.then_some(PerParams {
+            alpha: a.per_alpha,
+            beta0: a.per_beta0,
+            eps: a.per_eps,
+        }),
     }
 }
 
@@ -62,16 +66,29 @@ impl Collector {
             *a = if rng.random::<f64>() < eps {
                 rng.random_range(0..envs.num_actions())
             } else {
-                policy.greedy(&self.obs[i * obs_len..(i + 1) * obs_len], &mut self.scratch, &mut self.q)
+                policy.greedy(
+                    &self.obs[i * obs_len..(i + 1) * obs_len],
+                    &mut self.scratch,
+                    &mut self.q,
+                )
             };
         }
         envs.step(&self.actions)?;
         let (step, obs) = (envs.last_step(), envs.obs());
         for i in 0..envs.num_envs() {
-            let row = step.final_obs(i).unwrap_or(&obs[i * obs_len..(i + 1) * obs_len]);
+            let row = step
+                .final_obs(i)
+                .unwrap_or(&obs[i * obs_len..(i + 1) * obs_len]);
             self.next_obs[i * obs_len..(i + 1) * obs_len].copy_from_slice(row);
         }
-        replay.add(&self.obs, &self.actions, &step.rewards, &step.terminated, &step.truncated, &self.next_obs)?;
+        replay.add(
+            &self.obs,
+            &self.actions,
+            &step.rewards,
+            &step.terminated,
+            &step.truncated,
+            &self.next_obs,
+        )?;
         Ok(step)
     }
 }

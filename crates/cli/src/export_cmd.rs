@@ -89,7 +89,12 @@ pub fn run(args: ExportArgs) -> Result<()> {
     config.network.width_multiplier = 1.0;
     config.prune.schedule = ScheduleKind::None;
     let m = &cp.meta;
-    let meta = CheckpointMeta { net: plan.spec.clone(), config: config.to_toml_string()?, pruner: None, ..m.clone() };
+    let meta = CheckpointMeta {
+        net: plan.spec.clone(),
+        config: config.to_toml_string()?,
+        pruner: None,
+        ..m.clone()
+    };
     // Replay and env snapshots do not depend on the network.
     let blobs: Vec<(&str, &[u8])> = cp
         .blobs

@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sparq", version, about = "Deep RL with pruning built in: train, evaluate and prune DQN agents")]
+#[command(
+    name = "sparq",
+    version,
+    about = "Deep RL with pruning built in: train, evaluate and prune DQN agents"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,8 +54,14 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("sparq: internal error: {}{at} (please report this)", msg.lines().next().unwrap_or(""));
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "sparq: internal error: {}{at} (please report this)",
+            msg.lines().next().unwrap_or("")
+        );
     }));
     let cli = Cli::parse();
     let result = match cli.command {

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use sparq_agent::{HostPolicy, Learner, NetSpec};
@@ -75,7 +75,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 "{}: this run finished (summary.json exists); there is nothing to resume",
                 dir.display()
             );
-            (Config::load(&run_dir.config_path(), &overrides)?, Some(run_dir))
+            (
+                Config::load(&run_dir.config_path(), &overrides)?,
+                Some(run_dir),
+            )
         }
         (None, Some(config)) => (Config::load(config, &overrides)?, None),
         (None, None) => bail!("give a CONFIG to train, or --resume RUN_DIR"),
@@ -87,12 +90,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
     sparq_agent::set_threads(c.run.torch_threads);
     let (device, note) = sparq_agent::select_device(c.run.device)?;
     tch::manual_seed(c.run.seed as i64);
-    let spec = NetSpec::from_config(&c.network, c.agent.dueling, envs.obs_space(), envs.num_actions());
-    let track_saliency = cfg.prune().is_enabled() && cfg.prune().criterion() == sparq_prune::Criterion::Saliency;
+    let spec = NetSpec::from_config(
+        &c.network,
+        c.agent.dueling,
+        envs.obs_space(),
+        envs.num_actions(),
+    );
+    let track_saliency =
+        cfg.prune().is_enabled() && cfg.prune().criterion() == sparq_prune::Criterion::Saliency;
     let mut learner = Learner::new(spec.clone(), &c.agent, device, track_saliency)?;
     let mut pruner = if cfg.prune().is_enabled() {
         let layers = sparq_agent::layer_infos(learner.layout());
-        Some(Pruner::new(cfg.prune().clone(), layers, c.run.seed ^ RNG_STREAM_PRUNER)?)
+        Some(Pruner::new(
+            cfg.prune().clone(),
+            layers,
+            c.run.seed ^ RNG_STREAM_PRUNER,
+        )?)
     } else {
         None
     };
@@ -102,12 +115,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let (run_dir, resumed_note) = match resume_dir {
         Some(run_dir) => {
-            let note = resume(&run_dir, &cfg, &spec, &mut envs, &mut learner, &mut pruner, &mut replay, &mut state)?;
+            let note = resume(
+                &run_dir,
+                &cfg,
+                &spec,
+                &mut envs,
+                &mut learner,
+                &mut pruner,
+                &mut replay,
+                &mut state,
+            )?;
             (run_dir, Some(note))
         }
         None => {
             let path = args.run_dir.clone().unwrap_or_else(|| {
-                default_run_dir(args.config.as_deref().unwrap_or(Path::new("run")), c.run.seed)
+                default_run_dir(
+                    args.config.as_deref().unwrap_or(Path::new("run")),
+                    c.run.seed,
+                )
             });
             let run_dir = RunDir::create(&path)?;
             run_dir.write_config(&raw.to_toml_string()?)?;
@@ -149,7 +174,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         batch: Batch::new(c.agent.batch_size, envs.obs_len()),
         recent: std::collections::VecDeque::with_capacity(RECENT_EPISODES),
         last_log: (Instant::now(), state.env_steps),
-        started: Instant::now().checked_sub(std::time::Duration::from_secs_f64(state.wall_s)).unwrap_or_else(Instant::now),
+        started: Instant::now()
+            .checked_sub(std::time::Duration::from_secs_f64(state.wall_s))
+            .unwrap_or_else(Instant::now),
         s: state,
     };
     let summary = t.train(&mut envs, &mut learner, &mut replay, &mut pruner)?;
@@ -199,7 +226,14 @@ struct TrainerState {
 
 impl TrainerState {
     fn fresh(seed: u64) -> Self {
-        TrainerState { rng: Pcg64::seed_from_u64(seed ^ RNG_STREAM_TRAINER), env_steps: 0, episodes: 0, evals: Vec::new(), best: None, wall_s: 0.0 }
+        TrainerState {
+            rng: Pcg64::seed_from_u64(seed ^ RNG_STREAM_TRAINER),
+            env_steps: 0,
+            episodes: 0,
+            evals: Vec::new(),
+            best: None,
+            wall_s: 0.0,
+        }
     }
 }
 
@@ -221,14 +255,21 @@ fn resume(
     let meta = &cp.meta;
     meta.check_format()?;
     let at = cp.path.display();
-    anyhow::ensure!(meta.env_id == c.env.id, "{at}: checkpoint is for env {}, the config says env.id = {}", meta.env_id, c.env.id);
+    anyhow::ensure!(
+        meta.env_id == c.env.id,
+        "{at}: checkpoint is for env {}, the config says env.id = {}",
+        meta.env_id,
+        c.env.id
+    );
     anyhow::ensure!(
         &meta.net == spec,
         "{at}: checkpoint for another architecture: it holds {}, the config builds {}",
         describe_net(&meta.net),
         describe_net(spec)
     );
-    learner.restore_host(&cp.tensors, meta.grad_steps, meta.optimizer_step).with_context(|| at.to_string())?;
+    learner
+        .restore_host(&cp.tensors, meta.grad_steps, meta.optimizer_step)
+        .with_context(|| at.to_string())?;
     learner.restore_stats(meta.stats)?;
     *pruner = match (pruner.take(), &meta.pruner) {
         (Some(_), Some(saved)) => {
@@ -236,14 +277,26 @@ fn resume(
             Some(saved.clone())
         }
         (None, None) => None,
-        _ => bail!("{at}: the checkpoint's pruning state does not match the config's [prune] section"),
+        _ => bail!(
+            "{at}: the checkpoint's pruning state does not match the config's [prune] section"
+        ),
     };
-    let blob = |name: &str| cp.blobs.get(name).with_context(|| format!("{at}: '{name}' is missing"));
-    envs.restore(blob(ENVS_BLOB)?).with_context(|| at.to_string())?;
+    let blob = |name: &str| {
+        cp.blobs
+            .get(name)
+            .with_context(|| format!("{at}: '{name}' is missing"))
+    };
+    envs.restore(blob(ENVS_BLOB)?)
+        .with_context(|| at.to_string())?;
     let mut note = String::new();
     match cp.blobs.get(REPLAY_BLOB) {
-        Some(bytes) => *replay = ReplayBuffer::read_from(&mut bytes.as_slice()).with_context(|| format!("{at}/{REPLAY_BLOB}"))?,
-        None => note = " with an EMPTY replay buffer (log.save_replay was off), so not exactly".into(),
+        Some(bytes) => {
+            *replay = ReplayBuffer::read_from(&mut bytes.as_slice())
+                .with_context(|| format!("{at}/{REPLAY_BLOB}"))?
+        }
+        None => {
+            note = " with an EMPTY replay buffer (log.save_replay was off), so not exactly".into()
+        }
     }
     *state = TrainerState {
         rng: meta.rng.clone(),
@@ -267,7 +320,13 @@ fn resume(
 }
 
 fn describe_net(n: &NetSpec) -> String {
-    format!("conv {:?} hidden {:?} {:?}{}", n.conv_channels, n.hidden, n.activation, if n.dueling { " dueling" } else { "" })
+    format!(
+        "conv {:?} hidden {:?} {:?}{}",
+        n.conv_channels,
+        n.hidden,
+        n.activation,
+        if n.dueling { " dueling" } else { "" }
+    )
 }
 
 /// True when a multiple of `interval` lies in (t0, t1].
@@ -299,8 +358,16 @@ impl Trainer<'_> {
             self.s.env_steps += n;
             for (_, ep) in step.finished() {
                 self.s.episodes += 1;
-                self.events.add_scalar("train/episode_return", ep.episode_return, self.s.env_steps as i64)?;
-                self.events.add_scalar("train/episode_length", ep.length as f64, self.s.env_steps as i64)?;
+                self.events.add_scalar(
+                    "train/episode_return",
+                    ep.episode_return,
+                    self.s.env_steps as i64,
+                )?;
+                self.events.add_scalar(
+                    "train/episode_length",
+                    ep.length as f64,
+                    self.s.env_steps as i64,
+                )?;
                 if self.recent.len() == RECENT_EPISODES {
                     self.recent.pop_front();
                 }
@@ -334,34 +401,62 @@ impl Trainer<'_> {
                 self.log_histograms(learner)?;
             }
             if crossed(c.log.eval_interval, t0, now) && !last {
-                let returns = eval::evaluate(&self.policy, &c.env.id, c.log.eval_episodes, c.run.seed + EVAL_SEED_OFFSET)?;
+                let returns = eval::evaluate(
+                    &self.policy,
+                    &c.env.id,
+                    c.log.eval_episodes,
+                    c.run.seed + EVAL_SEED_OFFSET,
+                )?;
                 let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-                self.events.add_scalar("eval/return_mean", mean, now as i64)?;
-                let point = EvalPoint { env_steps: now, wall_s: self.started.elapsed().as_secs_f64(), return_mean: mean };
+                self.events
+                    .add_scalar("eval/return_mean", mean, now as i64)?;
+                let point = EvalPoint {
+                    env_steps: now,
+                    wall_s: self.started.elapsed().as_secs_f64(),
+                    return_mean: mean,
+                };
                 self.s.evals.push(point.clone());
                 if c.log.save_best && self.s.best.as_ref().is_none_or(|b| mean > b.return_mean) {
                     self.s.best = Some(point);
                     self.save_checkpoint(envs, learner, replay, pruner.as_ref(), Slot::Best)?;
                 }
-                self.progress.println(&format!("eval at step {now}: mean greedy return {mean:.2} over {} episodes", returns.len()));
+                self.progress.println(&format!(
+                    "eval at step {now}: mean greedy return {mean:.2} over {} episodes",
+                    returns.len()
+                ));
             }
             if crossed(c.log.checkpoint_interval, t0, now) && !last {
                 self.save_checkpoint(envs, learner, replay, pruner.as_ref(), Slot::Latest)?;
             }
             self.progress.update(&ProgressStats {
                 step: now,
-                episode_return: (!self.recent.is_empty()).then(|| self.recent.iter().sum::<f64>() / self.recent.len() as f64),
+                episode_return: (!self.recent.is_empty())
+                    .then(|| self.recent.iter().sum::<f64>() / self.recent.len() as f64),
                 epsilon: Some(eps),
                 sparsity,
             });
         }
 
-        self.log_scalars(learner, pruner.as_ref(), self.cfg.epsilon_at(self.s.env_steps))?;
+        self.log_scalars(
+            learner,
+            pruner.as_ref(),
+            self.cfg.epsilon_at(self.s.env_steps),
+        )?;
         self.save_checkpoint(envs, learner, replay, pruner.as_ref(), Slot::Latest)?;
         let wall_s = self.started.elapsed().as_secs_f64();
-        let returns = eval::evaluate(&self.policy, &c.env.id, c.log.final_eval_episodes, c.run.seed + EVAL_SEED_OFFSET)?;
-        let eval = sparq_log::EvalStats::from_returns(&returns).context("final evaluation ran no episodes")?;
-        self.events.add_scalar("eval/return_mean", eval.return_mean, self.s.env_steps as i64)?;
+        let returns = eval::evaluate(
+            &self.policy,
+            &c.env.id,
+            c.log.final_eval_episodes,
+            c.run.seed + EVAL_SEED_OFFSET,
+        )?;
+        let eval = sparq_log::EvalStats::from_returns(&returns)
+            .context("final evaluation ran no episodes")?;
+        self.events.add_scalar(
+            "eval/return_mean",
+            eval.return_mean,
+            self.s.env_steps as i64,
+        )?;
         let (sparsity, _) = eval::sparsity_of(&self.policy, c);
         Ok(Summary {
             env_steps: self.s.env_steps,
@@ -382,7 +477,12 @@ impl Trainer<'_> {
         experience::update(learner, replay, a, beta, &mut self.s.rng, &mut self.batch)
     }
 
-    fn log_scalars(&mut self, learner: &mut Learner, pruner: Option<&Pruner>, eps: f64) -> Result<()> {
+    fn log_scalars(
+        &mut self,
+        learner: &mut Learner,
+        pruner: Option<&Pruner>,
+        eps: f64,
+    ) -> Result<()> {
         let step = self.s.env_steps as i64;
         if let Some(s) = learner.take_stats()? {
             if !s.loss.is_finite() || !learner.params_finite()? {
@@ -400,16 +500,24 @@ impl Trainer<'_> {
         let (t_prev, s_prev) = self.last_log;
         let dt = t_prev.elapsed().as_secs_f64();
         if dt > 0.0 && self.s.env_steps > s_prev {
-            self.events.add_scalar("perf/sps", (self.s.env_steps - s_prev) as f64 / dt, step)?;
+            self.events
+                .add_scalar("perf/sps", (self.s.env_steps - s_prev) as f64 / dt, step)?;
         }
         self.last_log = (Instant::now(), self.s.env_steps);
         if let Some(p) = pruner {
             let report = p.report();
-            self.events.add_scalar("prune/sparsity", report.global, step)?;
-            self.events.add_scalar("prune/target_sparsity", p.config().target_at(learner.grad_steps), step)?;
-            self.events.add_scalar("prune/active_params", p.active_params() as f64, step)?;
+            self.events
+                .add_scalar("prune/sparsity", report.global, step)?;
+            self.events.add_scalar(
+                "prune/target_sparsity",
+                p.config().target_at(learner.grad_steps),
+                step,
+            )?;
+            self.events
+                .add_scalar("prune/active_params", p.active_params() as f64, step)?;
             for (layer, s) in &report.layers {
-                self.events.add_scalar(&format!("prune/sparsity/{layer}"), *s, step)?;
+                self.events
+                    .add_scalar(&format!("prune/sparsity/{layer}"), *s, step)?;
             }
         }
         Ok(())
@@ -419,7 +527,11 @@ impl Trainer<'_> {
         let params = self.policy.params();
         for l in &learner.layout().layers {
             let w = &params[l.weight_offset..l.weight_offset + l.weight_numel()];
-            self.events.add_histogram(&format!("weights/{}", l.name), w, self.s.env_steps as i64)?;
+            self.events.add_histogram(
+                &format!("weights/{}", l.name),
+                w,
+                self.s.env_steps as i64,
+            )?;
         }
         Ok(())
     }
@@ -482,7 +594,9 @@ fn prune_step(learner: &mut Learner, pruner: &mut Pruner) -> Result<bool> {
     }
     let criterion = pruner.config().criterion();
     let flat = match criterion {
-        sparq_prune::Criterion::Saliency => learner.saliency_host()?.context("saliency was not tracked")?,
+        sparq_prune::Criterion::Saliency => learner
+            .saliency_host()?
+            .context("saliency was not tracked")?,
         _ => learner.params_host()?,
     };
     let scores = sparq_agent::layer_scores(learner.layout(), criterion, &flat);
@@ -497,7 +611,10 @@ fn prune_step(learner: &mut Learner, pruner: &mut Pruner) -> Result<bool> {
 /// `runs/<config stem>-s<seed>-<UTC yyyymmdd-hhmmss>`.
 fn default_run_dir(config: &Path, seed: u64) -> PathBuf {
     let stem = config.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     PathBuf::from("runs").join(format!(

@@ -4,18 +4,40 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn sparq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sparq")).args(args).output().expect("the sparq binary runs")
+    Command::new(env!("CARGO_BIN_EXE_sparq"))
+        .args(args)
+        .output()
+        .expect("the sparq binary runs")
 }
 
 fn repo_file(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel).to_string_lossy().into_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Fast settings for a tiny but real training run.
 const QUICK: &[&str] = &[
-    "--set", "run.total_steps=1500", "--set", "agent.learning_starts=500", "--set", "agent.train_freq=4",
-    "--set", "agent.gradient_steps=1", "--set", "network.hidden=[32,32]", "--set", "log.eval_interval=500",
-    "--set", "log.eval_episodes=2", "--set", "log.final_eval_episodes=5", "--set", "log.checkpoint_interval=500",
+    "--set",
+    "run.total_steps=1500",
+    "--set",
+    "agent.learning_starts=500",
+    "--set",
+    "agent.train_freq=4",
+    "--set",
+    "agent.gradient_steps=1",
+    "--set",
+    "network.hidden=[32,32]",
+    "--set",
+    "log.eval_interval=500",
+    "--set",
+    "log.eval_episodes=2",
+    "--set",
+    "log.final_eval_episodes=5",
+    "--set",
+    "log.checkpoint_interval=500",
 ];
 
 fn train(dir: &Path, extra: &[&str]) -> Output {
@@ -29,10 +51,20 @@ fn train(dir: &Path, extra: &[&str]) -> Output {
 
 fn stderr_line(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "expected failure, got success; stderr: {err}");
+    assert!(
+        !out.status.success(),
+        "expected failure, got success; stderr: {err}"
+    );
     let lines: Vec<_> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "expected exactly one line on stderr, got: {err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stderr, got: {err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
     lines[0].to_string()
 }
 
@@ -41,11 +73,16 @@ fn smoke_run_writes_a_complete_run_dir_that_eval_reads() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     let out = train(&run, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for f in ["config.toml", "summary.json", "checkpoints/latest"] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["env_steps"], 1500);
     assert_eq!(summary["eval"]["episodes"], 5);
     assert!(summary["sps"].as_f64().unwrap() > 0.0);
@@ -55,7 +92,11 @@ fn smoke_run_writes_a_complete_run_dir_that_eval_reads() {
     assert_eq!(latest.trim(), "step_0000001500");
 
     let eval = sparq(&["eval", run.to_str().unwrap(), "--episodes", "3", "--json"]);
-    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert_eq!(report["eval"]["episodes"], 3);
     // 4·32+32 + 32·32+32 + 32·2+2 parameters, all nonzero in a dense run.
@@ -63,8 +104,16 @@ fn smoke_run_writes_a_complete_run_dir_that_eval_reads() {
     assert_eq!(report["params_nonzero"], 1282);
     assert_eq!(report["sparsity"]["global"], 0.0);
     // The resolved config loads back as a config.
-    let again = sparq(&["train", run.join("config.toml").to_str().unwrap(), "--run-dir", run.to_str().unwrap()]);
-    assert!(stderr_line(&again).contains("already"), "a second run must not reuse a finished run dir");
+    let again = sparq(&[
+        "train",
+        run.join("config.toml").to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr_line(&again).contains("already"),
+        "a second run must not reuse a finished run dir"
+    );
 }
 
 #[test]
@@ -75,13 +124,28 @@ fn same_seed_same_results() {
         .map(|name| {
             let run = tmp.path().join(name);
             let out = train(&run, &["--seed", "7"]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap()
         })
         .collect();
     assert_eq!(summaries[0]["eval"], summaries[1]["eval"]);
-    let weights = |n: &str| std::fs::read(tmp.path().join(n).join("checkpoints/step_0000001500/tensors.safetensors")).unwrap();
-    assert_eq!(weights("a"), weights("b"), "same seed must give bit-identical weights on CPU");
+    let weights = |n: &str| {
+        std::fs::read(
+            tmp.path()
+                .join(n)
+                .join("checkpoints/step_0000001500/tensors.safetensors"),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        weights("a"),
+        weights("b"),
+        "same seed must give bit-identical weights on CPU"
+    );
 }
 
 /// Each bad input: one line naming what is wrong, non-zero exit, and no run dir left behind.
@@ -94,27 +158,89 @@ fn bad_inputs_get_one_clear_line() {
         p
     };
     let cases: Vec<(PathBuf, Vec<&str>, Vec<&str>)> = vec![
-        (tmp.path().join("missing.toml"), vec![], vec!["missing.toml"]),
-        (write("syntax.toml", "[agent]\ngamma = = 0.9\n"), vec![], vec!["syntax.toml:2:"]),
-        (write("unknown.toml", "[agent]\ngama = 0.9\n"), vec![], vec!["agent", "gama"]),
-        (write("type.toml", "[agent]\nbatch_size = \"big\"\n"), vec![], vec!["agent.batch_size"]),
-        (write("ok.toml", ""), vec!["--set", "agent.gamma=1.5"], vec!["agent.gamma", "[0, 1]"]),
-        (write("ok2.toml", ""), vec!["--set", "agent.batch_size=0"], vec!["agent.batch_size"]),
-        (write("ok3.toml", ""), vec!["--set", "agent.lr=-0.001"], vec!["agent.lr", "> 0"]),
-        (write("env.toml", "[env]\nid = \"CartPole-v9\"\n"), vec![], vec!["env.id", "CartPole-v9", "CartPole-v1"]),
-        (write("ok4.toml", ""), vec!["--set", "prune.schedule=\"polynomial\"", "--set", "prune.target_sparsity=1.0"], vec!["prune.target_sparsity"]),
-        (write("ok5.toml", ""), vec!["--set", "prune.schedule=\"polynomial\"", "--set", "prune.include=[\"fc9\"]"], vec!["prune.include", "fc9"]),
-        (write("ok6.toml", ""), vec!["--set", "nosuch.key=1"], vec!["nosuch"]),
+        (
+            tmp.path().join("missing.toml"),
+            vec![],
+            vec!["missing.toml"],
+        ),
+        (
+            write("syntax.toml", "[agent]\ngamma = = 0.9\n"),
+            vec![],
+            vec!["syntax.toml:2:"],
+        ),
+        (
+            write("unknown.toml", "[agent]\ngama = 0.9\n"),
+            vec![],
+            vec!["agent", "gama"],
+        ),
+        (
+            write("type.toml", "[agent]\nbatch_size = \"big\"\n"),
+            vec![],
+            vec!["agent.batch_size"],
+        ),
+        (
+            write("ok.toml", ""),
+            vec!["--set", "agent.gamma=1.5"],
+            vec!["agent.gamma", "[0, 1]"],
+        ),
+        (
+            write("ok2.toml", ""),
+            vec!["--set", "agent.batch_size=0"],
+            vec!["agent.batch_size"],
+        ),
+        (
+            write("ok3.toml", ""),
+            vec!["--set", "agent.lr=-0.001"],
+            vec!["agent.lr", "> 0"],
+        ),
+        (
+            write("env.toml", "[env]\nid = \"CartPole-v9\"\n"),
+            vec![],
+            vec!["env.id", "CartPole-v9", "CartPole-v1"],
+        ),
+        (
+            write("ok4.toml", ""),
+            vec![
+                "--set",
+                "prune.schedule=\"polynomial\"",
+                "--set",
+                "prune.target_sparsity=1.0",
+            ],
+            vec!["prune.target_sparsity"],
+        ),
+        (
+            write("ok5.toml", ""),
+            vec![
+                "--set",
+                "prune.schedule=\"polynomial\"",
+                "--set",
+                "prune.include=[\"fc9\"]",
+            ],
+            vec!["prune.include", "fc9"],
+        ),
+        (
+            write("ok6.toml", ""),
+            vec!["--set", "nosuch.key=1"],
+            vec!["nosuch"],
+        ),
     ];
     for (i, (config, extra, needles)) in cases.iter().enumerate() {
         let run = tmp.path().join(format!("run{i}"));
-        let mut args = vec!["train", config.to_str().unwrap(), "--run-dir", run.to_str().unwrap()];
+        let mut args = vec![
+            "train",
+            config.to_str().unwrap(),
+            "--run-dir",
+            run.to_str().unwrap(),
+        ];
         args.extend(extra.iter().copied());
         let line = stderr_line(&sparq(&args));
         for n in needles {
             assert!(line.contains(n), "case {i}: '{line}' should mention '{n}'");
         }
-        assert!(!run.exists(), "case {i}: a run dir was created for a bad input");
+        assert!(
+            !run.exists(),
+            "case {i}: a run dir was created for a bad input"
+        );
     }
 }
 
@@ -123,9 +249,16 @@ fn eval_refuses_what_is_not_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let junk = tmp.path().join("weights.bin");
     std::fs::write(&junk, b"not a checkpoint").unwrap();
-    for p in [junk.clone(), tmp.path().to_path_buf(), tmp.path().join("nope")] {
+    for p in [
+        junk.clone(),
+        tmp.path().to_path_buf(),
+        tmp.path().join("nope"),
+    ] {
         let line = stderr_line(&sparq(&["eval", p.to_str().unwrap()]));
-        assert!(line.contains(p.file_name().unwrap().to_str().unwrap()), "{line}");
+        assert!(
+            line.contains(p.file_name().unwrap().to_str().unwrap()),
+            "{line}"
+        );
     }
     // A corrupted checkpoint is caught by its checksums.
     let run = tmp.path().join("run");
@@ -136,25 +269,71 @@ fn eval_refuses_what_is_not_a_checkpoint() {
     bytes[mid] ^= 0x40;
     std::fs::write(&cp, bytes).unwrap();
     let line = stderr_line(&sparq(&["eval", run.to_str().unwrap()]));
-    assert!(line.contains("corrupted") && line.contains("tensors.safetensors"), "{line}");
+    assert!(
+        line.contains("corrupted") && line.contains("tensors.safetensors"),
+        "{line}"
+    );
 }
 
 #[test]
 fn env_commands() {
     let list = sparq(&["env", "list"]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("CartPole-v1"));
-    let line = stderr_line(&sparq(&["env", "replay", "--env", "CartPole-v1", "--state=0,0,0", "--actions", "0"]));
+    let line = stderr_line(&sparq(&[
+        "env",
+        "replay",
+        "--env",
+        "CartPole-v1",
+        "--state=0,0,0",
+        "--actions",
+        "0",
+    ]));
     assert!(line.contains("state"), "{line}");
-    let line = stderr_line(&sparq(&["env", "replay", "--env", "CartPole-v1", "--state=0,0,0,0", "--actions", "0,2"]));
-    assert!(line.contains("--actions") && line.contains("0..=1"), "{line}");
-    let line = stderr_line(&sparq(&["env", "replay", "--env", "Pong", "--state=0", "--actions", "0"]));
-    assert!(line.contains("CartPole-v1"), "unknown ids list the known ones: {line}");
-    let ok = sparq(&["env", "replay", "--env", "CartPole-v1", "--state=0,0,0.2,0", "--actions", "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0"]);
+    let line = stderr_line(&sparq(&[
+        "env",
+        "replay",
+        "--env",
+        "CartPole-v1",
+        "--state=0,0,0,0",
+        "--actions",
+        "0,2",
+    ]));
+    assert!(
+        line.contains("--actions") && line.contains("0..=1"),
+        "{line}"
+    );
+    let line = stderr_line(&sparq(&[
+        "env",
+        "replay",
+        "--env",
+        "Pong",
+        "--state=0",
+        "--actions",
+        "0",
+    ]));
+    assert!(
+        line.contains("CartPole-v1"),
+        "unknown ids list the known ones: {line}"
+    );
+    let ok = sparq(&[
+        "env",
+        "replay",
+        "--env",
+        "CartPole-v1",
+        "--state=0,0,0.2,0",
+        "--actions",
+        "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0",
+    ]);
     assert!(ok.status.success());
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&ok.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&ok.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let last = lines.last().unwrap();
-    assert_eq!(last["terminated"], true, "pushing left from θ=0.2 must tip the pole past 12° within 22 steps");
+    assert_eq!(
+        last["terminated"], true,
+        "pushing left from θ=0.2 must tip the pole past 12° within 22 steps"
+    );
     assert!(lines.len() < 22);
 }
 
@@ -163,16 +342,29 @@ fn divergence_stops_the_run_and_keeps_the_last_good_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     // Adam's steps are about lr in size: lr = 1e38 overflows the weights within a few updates.
-    let out = train(&run, &["--set", "agent.lr=1e38", "--set", "log.log_interval=100"]);
+    let out = train(
+        &run,
+        &["--set", "agent.lr=1e38", "--set", "log.log_interval=100"],
+    );
     assert!(!out.status.success());
     // A started run has printed progress; the error is its last line.
     let err = String::from_utf8_lossy(&out.stderr);
     let line = err.lines().last().unwrap_or_default();
     assert!(!err.contains("panicked"), "{err}");
-    assert!(line.contains("diverged") && line.contains("not finite"), "{line}");
-    assert!(!run.join("summary.json").exists(), "a diverged run must not look finished");
+    assert!(
+        line.contains("diverged") && line.contains("not finite"),
+        "{line}"
+    );
+    assert!(
+        !run.join("summary.json").exists(),
+        "a diverged run must not look finished"
+    );
     let latest = std::fs::read_to_string(run.join("checkpoints/latest")).unwrap();
-    assert_eq!(latest.trim(), "step_0000000500", "the checkpoint from before the divergence stays");
+    assert_eq!(
+        latest.trim(),
+        "step_0000000500",
+        "the checkpoint from before the divergence stays"
+    );
     let eval = sparq(&["eval", run.to_str().unwrap(), "--episodes", "2", "--json"]);
     assert!(eval.status.success(), "the kept checkpoint is loadable");
 }
@@ -184,12 +376,25 @@ fn pruning_during_training_reaches_the_target_sparsity() {
     let out = train(
         &run,
         &[
-            "--set", "prune.schedule=\"polynomial\"", "--set", "prune.target_sparsity=0.9",
-            "--set", "prune.start=0.2", "--set", "prune.end=0.8", "--set", "prune.frequency=50",
-            "--set", "prune.scope=\"layerwise\"",
+            "--set",
+            "prune.schedule=\"polynomial\"",
+            "--set",
+            "prune.target_sparsity=0.9",
+            "--set",
+            "prune.start=0.2",
+            "--set",
+            "prune.end=0.8",
+            "--set",
+            "prune.frequency=50",
+            "--set",
+            "prune.scope=\"layerwise\"",
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let eval = sparq(&["eval", run.to_str().unwrap(), "--episodes", "2", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     // Layerwise: every layer within one weight of 90 % (fc0 has 128 weights, fc1 1024, out 64).
@@ -198,7 +403,11 @@ fn pruning_during_training_reaches_the_target_sparsity() {
         assert!((s - 0.9).abs() <= 1.0 / n + 1e-9, "{layer}: sparsity {s}");
     }
     let nonzero = report["params_nonzero"].as_u64().unwrap();
-    assert!(nonzero < 1282 - 1000, "pruned weights are exact zeros in the checkpoint: {nonzero} nonzero");
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        nonzero < 1282 - 1000,
+        "pruned weights are exact zeros in the checkpoint: {nonzero} nonzero"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
     assert!((summary["sparsity"]["global"].as_f64().unwrap() - 0.9).abs() < 0.005);
 }

@@ -49,7 +49,7 @@ fn run(dir: PathBuf) -> Result<(), LogError> {
                 .collect::<BTreeMap<_, _>>(),
         },
         evals: Vec::new(),
-            best: None,
+        best: None,
     })?;
     println!(
         "wrote {} event files to {}",

@@ -75,9 +75,19 @@ pub fn truncate_after(path: &Path, step: i64) -> Result<usize, LogError> {
         let data = match read_record(&mut input).map_err(|e| LogError::io("read", path, e))? {
             ReadRecord::Data(data) => data,
             ReadRecord::Eof | ReadRecord::Truncated => break,
-            ReadRecord::Corrupt(what) => return Err(LogError::Corrupt { path: path.to_owned(), offset, what }),
+            ReadRecord::Corrupt(what) => {
+                return Err(LogError::Corrupt {
+                    path: path.to_owned(),
+                    offset,
+                    what,
+                });
+            }
         };
-        let event = Event::decode(data.as_slice()).map_err(|source| LogError::Decode { path: path.to_owned(), offset, source })?;
+        let event = Event::decode(data.as_slice()).map_err(|source| LogError::Decode {
+            path: path.to_owned(),
+            offset,
+            source,
+        })?;
         offset += 16 + data.len() as u64;
         if event.file_version().is_some() || event.step <= step {
             if dropped == 0 {
@@ -87,8 +97,12 @@ pub fn truncate_after(path: &Path, step: i64) -> Result<usize, LogError> {
             dropped += 1;
         }
     }
-    let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| LogError::io("open", path, e))?;
-    file.set_len(keep_until).map_err(|e| LogError::io("truncate", path, e))?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| LogError::io("open", path, e))?;
+    file.set_len(keep_until)
+        .map_err(|e| LogError::io("truncate", path, e))?;
     file.sync_all().map_err(|e| LogError::io("sync", path, e))?;
     Ok(dropped)
 }

@@ -92,7 +92,10 @@ impl Summary {
             .map(|(k, v)| (k.to_owned(), v))
             .chain(layers)
             .chain(self.evals.iter().enumerate().flat_map(|(i, p)| {
-                [(format!("evals[{i}].wall_s"), p.wall_s), (format!("evals[{i}].return_mean"), p.return_mean)]
+                [
+                    (format!("evals[{i}].wall_s"), p.wall_s),
+                    (format!("evals[{i}].return_mean"), p.return_mean),
+                ]
             }))
             .find(|(_, v)| !v.is_finite())
             .map(|(k, _)| k)

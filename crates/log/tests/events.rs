@@ -156,7 +156,12 @@ fn truncate_after_keeps_the_prefix_up_to_a_step_and_drops_a_torn_tail() {
     bytes.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0, 1, 2]);
     std::fs::write(&path, &bytes).unwrap();
     assert_eq!(sparq_log::truncate_after(&path, 20).unwrap(), 2);
-    let steps: Vec<i64> = sparq_log::read_events(&path).unwrap().iter().filter(|e| e.scalar("a").is_some()).map(|e| e.step).collect();
+    let steps: Vec<i64> = sparq_log::read_events(&path)
+        .unwrap()
+        .iter()
+        .filter(|e| e.scalar("a").is_some())
+        .map(|e| e.step)
+        .collect();
     assert_eq!(steps, [10, 20]);
     // Idempotent, and cutting before every scalar keeps the header.
     assert_eq!(sparq_log::truncate_after(&path, 20).unwrap(), 0);

@@ -14,8 +14,8 @@ fn summary() -> Summary {
             global: 0.25,
             layers: BTreeMap::from([("fc1".to_owned(), 0.25)]),
         },
-            evals: Vec::new(),
-            best: None,
+        evals: Vec::new(),
+        best: None,
     }
 }
 

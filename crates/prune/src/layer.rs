@@ -101,11 +101,14 @@ pub fn validate_layers(layers: &[LayerInfo]) -> Result<(), PruneError> {
     // Bounded totals keep every count and sum over layers (ERK, reports) free of overflow.
     let total = layers.iter().try_fold(0usize, |acc, l| {
         l.shape.iter().try_fold(0usize, |a, &d| a.checked_add(d))?;
-        acc.checked_add(l.numel()).filter(|&t| t <= u32::MAX as usize)
+        acc.checked_add(l.numel())
+            .filter(|&t| t <= u32::MAX as usize)
     });
     if total.is_none() {
         return Err(PruneError::TooManyWeights {
-            count: layers.iter().fold(0usize, |a, l| a.saturating_add(l.numel())),
+            count: layers
+                .iter()
+                .fold(0usize, |a, l| a.saturating_add(l.numel())),
             max: u32::MAX as usize,
         });
     }

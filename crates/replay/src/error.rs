@@ -34,7 +34,9 @@ pub enum ReplayError {
         "replay add: env {env}: `obs` differs from the previous call's `next_obs` although that step was not done"
     )]
     Discontinuity { env: usize },
-    #[error("replay sample: no valid transition to draw a batch of {requested} from ({available} stored)")]
+    #[error(
+        "replay sample: no valid transition to draw a batch of {requested} from ({available} stored)"
+    )]
     NotEnough { requested: usize, available: usize },
     #[error("replay {0}")]
     Argument(String),

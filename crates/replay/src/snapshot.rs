@@ -226,9 +226,12 @@ impl ReplayBuffer {
             // Ring positions this env has never written hold no transition.
             if c.written < f {
                 let start = e * self.frames_per_env;
-                let unwritten = &self.flags[start + c.written as usize..start + self.frames_per_env];
+                let unwritten =
+                    &self.flags[start + c.written as usize..start + self.frames_per_env];
                 if unwritten.iter().any(|&fl| fl != 0) {
-                    return corrupt(&format!("env {e}: flags set on ring positions it never wrote"));
+                    return corrupt(&format!(
+                        "env {e}: flags set on ring positions it never wrote"
+                    ));
                 }
             }
             if !c.open {

@@ -23,12 +23,20 @@ pub fn saliency(
     seed: u64,
 ) -> Result<Vec<f32>> {
     if !replay.can_sample(a.batch_size) {
-        bail!("saliency: the checkpoint's replay buffer holds no complete transition to score with");
+        bail!(
+            "saliency: the checkpoint's replay buffer holds no complete transition to score with"
+        );
     }
     let mut learner = Learner::new(spec.clone(), a, Device::Cpu, true)?;
     let (ones, zeros) = (vec![1.0f32; params.len()], vec![0.0f32; params.len()]);
-    let state = [("params", params), ("target", target), ("mask", &ones), ("optim.first", &zeros), ("optim.second", &zeros)]
-        .map(|(name, v)| (name.to_string(), v.to_vec()));
+    let state = [
+        ("params", params),
+        ("target", target),
+        ("mask", &ones),
+        ("optim.first", &zeros),
+        ("optim.second", &zeros),
+    ]
+    .map(|(name, v)| (name.to_string(), v.to_vec()));
     learner.restore_host(&state, 0, 0)?;
     learner.reset_saliency()?;
     let mut rng = Pcg64::seed_from_u64(seed ^ RNG_STREAM_SALIENCY);
