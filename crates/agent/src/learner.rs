@@ -138,13 +138,21 @@ impl Learner {
         let mut shape = Vec::with_capacity(1 + self.obs_shape.len());
         shape.push(batch);
         shape.extend_from_slice(&self.obs_shape);
-        Ok(Tensor::f_from_slice(data)?
-            .f_view(shape.as_slice())?
-            .f_to_device(self.device)?)
+        self.on_device(Tensor::f_from_slice(data)?.f_view(shape.as_slice())?)
     }
 
     fn vec_tensor<T: tch::kind::Element>(&self, data: &[T]) -> Result<Tensor, AgentError> {
-        Ok(Tensor::f_from_slice(data)?.f_to_device(self.device)?)
+        self.on_device(Tensor::f_from_slice(data)?)
+    }
+
+    /// A host tensor on the learner's device; on the CPU no libtorch call at all (each costs
+    /// microseconds, a sizeable share of a small network's update).
+    fn on_device(&self, t: Tensor) -> Result<Tensor, AgentError> {
+        if self.device == Device::Cpu {
+            Ok(t)
+        } else {
+            Ok(t.f_to_device(self.device)?)
+        }
     }
 
     /// The TD loss of a batch and its gradient in `params.grad` (nothing is stepped). Returns the
@@ -225,12 +233,12 @@ impl Learner {
         }
         if self.max_grad_norm > 0.0 {
             // clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)), without a host sync.
-            let coef = grad
-                .f_norm()?
-                .f_add_scalar(1e-6)?
-                .f_reciprocal()?
-                .f_mul_scalar(self.max_grad_norm)?
-                .f_clamp_max(1.0)?;
+            let mut coef = grad.f_norm()?;
+            let _ = coef
+                .f_add_scalar_(1e-6)?
+                .f_reciprocal_()?
+                .f_mul_scalar_(self.max_grad_norm)?
+                .f_clamp_max_(1.0)?;
             let _ = grad.f_mul_(&coef)?;
         }
         self.optimizer.apply(&mut self.params, &grad)?;
@@ -241,11 +249,9 @@ impl Learner {
         if self.grad_steps % self.target_update_interval == 0 {
             self.sync_target()?;
         }
-        let _ = self.stats.loss_sum.f_add_(&loss.f_detach()?)?;
-        let _ = self
-            .stats
-            .q_sum
-            .f_add_(&q.f_detach()?.f_mean(Kind::Float)?)?;
+        // Under no_grad, so no detach.
+        let _ = self.stats.loss_sum.f_add_(&loss)?;
+        let _ = self.stats.q_sum.f_add_(&q.f_mean(Kind::Float)?)?;
         self.stats.count += 1;
 
         if want_td {
