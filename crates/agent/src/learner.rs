@@ -2,13 +2,15 @@
 //! pruning masks that every update respects.
 //!
 //! One update, in order: forward → TD targets from the target network (no grad) → loss →
-//! backward → accumulate saliency (if asked) → mask gradients → clip the gradient norm →
-//! optimizer step → re-mask weights → sync the target every `target_update_interval` updates.
+//! backward (by hand for plain MLPs, `mlp.rs`; autograd otherwise) → accumulate saliency (if
+//! asked) → mask gradients → clip the gradient norm → optimizer step → re-mask weights → sync the
+//! target every `target_update_interval` updates.
 
 use sparq_config::{AgentConfig, Loss};
 use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::AgentError;
+use crate::mlp::{Mlp, Params};
 use crate::net::{self, Layout, NetSpec};
 use crate::optim::Optimizer;
 
@@ -39,6 +41,14 @@ impl<'a> BatchRef<'a> {
     }
 }
 
+/// One batch's TD loss: the taken actions' Q-values, the TD targets, the mean loss, ∂loss/∂params.
+struct LossAndGrad {
+    q: Tensor,
+    y: Tensor,
+    loss: Tensor,
+    grad: Tensor,
+}
+
 /// Running sums of logged training values, kept on the device to avoid a sync per update.
 struct Stats {
     loss_sum: Tensor,
@@ -63,6 +73,8 @@ pub struct Learner {
     mask: Tensor,
     masked: bool,
     optimizer: Optimizer,
+    /// The hand-written backward pass, for the plain MLPs it supports; autograd otherwise.
+    mlp: Option<Mlp>,
     /// Σ|w·∂L/∂w| since the last pruning step, when the saliency criterion is on.
     saliency: Option<Tensor>,
     stats: Stats,
@@ -97,6 +109,11 @@ impl Learner {
         } else {
             None
         };
+        let mlp = if Mlp::supports(&spec) {
+            Some(Mlp::new(&spec, &layout, &params, &target)?)
+        } else {
+            None
+        };
         let zero = Tensor::f_zeros([], (Kind::Float, device))?;
         let obs_shape = spec.obs.shape().iter().map(|&d| d as i64).collect();
         Ok(Learner {
@@ -114,6 +131,7 @@ impl Learner {
             mask,
             masked: false,
             optimizer,
+            mlp,
             saliency,
             stats: Stats {
                 loss_sum: deep_copy(&zero)?,
@@ -155,50 +173,98 @@ impl Learner {
         }
     }
 
-    /// The TD loss of a batch and its gradient in `params.grad` (nothing is stepped). Returns the
-    /// chosen actions' Q-values, the TD targets and the loss.
-    fn loss_and_grad(&mut self, b: &BatchRef) -> Result<(Tensor, Tensor, Tensor), AgentError> {
+    /// Q-values `[batch, actions]` of `obs` under the online or the target parameters, without
+    /// gradient.
+    fn q_values(&self, which: Params, obs: &Tensor) -> Result<Tensor, AgentError> {
+        let _guard = tch::no_grad_guard();
+        match &self.mlp {
+            Some(mlp) => mlp.forward(which, obs),
+            None => {
+                let flat = match which {
+                    Params::Online => &self.params,
+                    Params::Target => &self.target,
+                };
+                net::forward(&self.spec, &self.layout, flat, obs)
+            }
+        }
+    }
+
+    /// The TD loss of a batch and its gradient (nothing is stepped). Returns the chosen actions'
+    /// Q-values, the TD targets, the loss and ∂loss/∂params.
+    fn loss_and_grad(&mut self, b: &BatchRef) -> Result<LossAndGrad, AgentError> {
         let n = b.actions.len() as i64;
         let obs = self.batch_tensor(b.obs, n)?;
         let next_obs = self.batch_tensor(b.next_obs, n)?;
         let actions = self.vec_tensor(b.actions)?.f_unsqueeze(1)?;
         let returns = self.vec_tensor(b.returns)?;
         let discounts = self.vec_tensor(b.discounts)?;
+        let weights = b.weights.map(|w| self.vec_tensor(w)).transpose()?;
 
-        let q = net::forward(&self.spec, &self.layout, &self.params, &obs)?
-            .f_gather(1, &actions, false)?
-            .f_squeeze_dim(1)?;
-        let y = tch::no_grad(|| -> Result<Tensor, AgentError> {
-            let q_next_target = net::forward(&self.spec, &self.layout, &self.target, &next_obs)?;
+        let y = {
+            let q_next_target = self.q_values(Params::Target, &next_obs)?;
+            let _guard = tch::no_grad_guard();
             let q_next = if self.double {
-                let a = net::forward(&self.spec, &self.layout, &self.params, &next_obs)?
+                let a = self
+                    .q_values(Params::Online, &next_obs)?
                     .f_argmax(1, true)?;
                 q_next_target.f_gather(1, &a, false)?.f_squeeze_dim(1)?
             } else {
                 q_next_target.f_amax(1, false)?
             };
-            Ok(returns.f_addcmul(&discounts, &q_next)?)
-        })?;
-        let per_sample = match self.loss {
-            Loss::Huber => q.f_huber_loss(&y, Reduction::None, 1.0)?,
-            Loss::Mse => q.f_mse_loss(&y, Reduction::None)?,
+            returns.f_addcmul(&discounts, &q_next)?
         };
-        let loss = match b.weights {
-            Some(w) => per_sample
-                .f_mul(&self.vec_tensor(w)?)?
-                .f_mean(Kind::Float)?,
-            None => per_sample.f_mean(Kind::Float)?,
+        let loss_of = |q: &Tensor| -> Result<Tensor, AgentError> {
+            let per_sample = match self.loss {
+                Loss::Huber => q.f_huber_loss(&y, Reduction::None, 1.0)?,
+                Loss::Mse => q.f_mse_loss(&y, Reduction::None)?,
+            };
+            Ok(match &weights {
+                Some(w) => per_sample.f_mul(w)?.f_mean(Kind::Float)?,
+                None => per_sample.f_mean(Kind::Float)?,
+            })
         };
-        let mut grad = self.params.f_grad()?;
-        if grad.defined() {
-            let _ = grad.f_zero_()?;
-        }
-        loss.f_backward()?;
+
+        let (q, loss, grad) = match &self.mlp {
+            Some(mlp) => {
+                let _guard = tch::no_grad_guard();
+                let (q_all, tape) = mlp.forward_taped(&obs)?;
+                let q = q_all.f_gather(1, &actions, false)?.f_squeeze_dim(1)?;
+                let loss = loss_of(&q)?;
+                // ∂loss/∂q as autograd forms it: mean's 1/n (times the importance weight), then
+                // the loss's own backward formula, scattered to the taken actions.
+                let inv_n = f64::from(1f32 / n as f32);
+                let g = match &weights {
+                    Some(w) => w.f_mul_scalar(inv_n)?,
+                    None => Tensor::f_full([n], inv_n, (Kind::Float, self.device))?,
+                };
+                let dq_taken = match self.loss {
+                    Loss::Huber => q.f_huber_loss_backward(&g, &y, Reduction::None, 1.0)?,
+                    Loss::Mse => q.f_mse_loss_backward(&g, &y, Reduction::None)?,
+                };
+                let dq =
+                    q_all
+                        .f_zeros_like()?
+                        .f_scatter_add_(1, &actions, &dq_taken.f_unsqueeze(1)?)?;
+                (q, loss, mlp.backward(&tape, dq)?)
+            }
+            None => {
+                let q = net::forward(&self.spec, &self.layout, &self.params, &obs)?
+                    .f_gather(1, &actions, false)?
+                    .f_squeeze_dim(1)?;
+                let loss = loss_of(&q)?;
+                let mut grad = self.params.f_grad()?;
+                if grad.defined() {
+                    let _ = grad.f_zero_()?;
+                }
+                loss.f_backward()?;
+                (q, loss, self.params.f_grad()?)
+            }
+        };
         if let Some(acc) = &mut self.saliency {
             let _guard = tch::no_grad_guard();
-            let _ = acc.f_add_(&self.params.f_mul(&self.params.f_grad()?)?.f_abs()?)?;
+            let _ = acc.f_add_(&self.params.f_mul(&grad)?.f_abs()?)?;
         }
-        Ok((q, y, loss))
+        Ok(LossAndGrad { q, y, loss, grad })
     }
 
     /// Adds one batch's |w·∂L/∂w| to the saliency sums without changing any weight (post-hoc
@@ -224,8 +290,12 @@ impl Learner {
     /// One gradient step. Returns |TD error| per sample when `want_td` (prioritized replay).
     pub fn update(&mut self, b: &BatchRef, want_td: bool) -> Result<Option<Vec<f32>>, AgentError> {
         let n = b.actions.len();
-        let (q, y, loss) = self.loss_and_grad(b)?;
-        let mut grad = self.params.f_grad()?;
+        let LossAndGrad {
+            q,
+            y,
+            loss,
+            mut grad,
+        } = self.loss_and_grad(b)?;
 
         let _guard = tch::no_grad_guard();
         if self.masked {

@@ -4,6 +4,7 @@
 mod device;
 mod host;
 mod learner;
+mod mlp;
 mod net;
 mod optim;
 mod pruning;

@@ -183,15 +183,7 @@ pub fn forward(
         sizes.push(l.units() as i64);
     }
     let chunks = flat.f_split_with_sizes(sizes.as_slice(), 0)?;
-    let act = |x: Tensor| -> Result<Tensor, AgentError> {
-        Ok(match spec.activation {
-            Activation::Relu => x.f_relu()?,
-            Activation::Tanh => x.f_tanh()?,
-            Activation::Elu => x.f_elu()?,
-            Activation::Gelu => x.f_gelu("none")?,
-            Activation::LeakyRelu => x.f_leaky_relu()?,
-        })
-    };
+    let act = |x: Tensor| activate(spec.activation, &x);
     let mut x = obs.shallow_clone();
     let mut flattened = matches!(spec.obs, ObsSpace::Vector { .. });
     let mut head_out: Vec<Tensor> = Vec::with_capacity(2);
@@ -224,6 +216,17 @@ pub fn forward(
     } else {
         Ok(head_out.swap_remove(0))
     }
+}
+
+/// The hidden layers' nonlinearity.
+pub(crate) fn activate(activation: Activation, x: &Tensor) -> Result<Tensor, AgentError> {
+    Ok(match activation {
+        Activation::Relu => x.f_relu()?,
+        Activation::Tanh => x.f_tanh()?,
+        Activation::Elu => x.f_elu()?,
+        Activation::Gelu => x.f_gelu("none")?,
+        Activation::LeakyRelu => x.f_leaky_relu()?,
+    })
 }
 
 /// PyTorch's default `nn.Linear`/`nn.Conv2d` initialisation (U(±1/√fan_in) for weights and
