@@ -337,7 +337,7 @@ impl Learner {
     pub fn sync_target(&mut self) -> Result<(), AgentError> {
         let _guard = tch::no_grad_guard();
         if self.tau >= 1.0 {
-            let _ = self.target.f_copy_(&self.params)?;
+            self.target.f_copy_(&self.params)?;
         } else {
             let _ = self.target.f_lerp_(&self.params, self.tau)?;
             if self.masked {
@@ -359,8 +359,8 @@ impl Learner {
         }
         let _guard = tch::no_grad_guard();
         let m = Tensor::f_from_slice(mask)?.f_to_device(self.device)?;
-        let _ = self.mask.f_copy_(&m)?;
-        self.masked = mask.iter().any(|&v| v == 0.0);
+        self.mask.f_copy_(&m)?;
+        self.masked = mask.contains(&0.0);
         let _ = self.params.f_mul_(&self.mask)?;
         self.optimizer.mask_(&self.mask)?;
         if let Some(acc) = &mut self.saliency {
@@ -507,9 +507,9 @@ impl Learner {
         };
         {
             let _guard = tch::no_grad_guard();
-            let _ = self.params.f_copy_(&params)?;
-            let _ = self.target.f_copy_(&target)?;
-            let _ = self.mask.f_copy_(&mask)?;
+            self.params.f_copy_(&params)?;
+            self.target.f_copy_(&target)?;
+            self.mask.f_copy_(&mask)?;
             if let Some(acc) = &mut self.saliency {
                 match &saliency {
                     Some(s) => acc.f_copy_(s)?,
@@ -519,7 +519,7 @@ impl Learner {
                 }
             }
         }
-        self.masked = Self::to_host(&self.mask)?.iter().any(|&v| v == 0.0);
+        self.masked = Self::to_host(&self.mask)?.contains(&0.0);
         self.optimizer.restore(&first, &second, optimizer_step)?;
         self.grad_steps = grad_steps;
         Ok(())
@@ -530,6 +530,6 @@ impl Learner {
 fn deep_copy(t: &Tensor) -> Result<Tensor, AgentError> {
     let _guard = tch::no_grad_guard();
     let mut c = t.f_zeros_like()?;
-    let _ = c.f_copy_(t)?;
+    c.f_copy_(t)?;
     Ok(c)
 }

@@ -108,8 +108,8 @@ impl Optimizer {
         step: u64,
     ) -> Result<(), AgentError> {
         let _guard = tch::no_grad_guard();
-        let _ = self.first.f_copy_(first)?;
-        let _ = self.second.f_copy_(second)?;
+        self.first.f_copy_(first)?;
+        self.second.f_copy_(second)?;
         self.step = step;
         Ok(())
     }
