@@ -241,10 +241,8 @@ impl Learner {
                     Loss::Huber => q.f_huber_loss_backward(&g, &y, Reduction::None, 1.0)?,
                     Loss::Mse => q.f_mse_loss_backward(&g, &y, Reduction::None)?,
                 };
-                let dq =
-                    q_all
-                        .f_zeros_like()?
-                        .f_scatter_add_(1, &actions, &dq_taken.f_unsqueeze(1)?)?;
+                let mut dq = q_all.f_zeros_like()?;
+                let _ = dq.f_scatter_add_(1, &actions, &dq_taken.f_unsqueeze(1)?)?;
                 (q, loss, mlp.backward(&tape, dq)?)
             }
             None => {
