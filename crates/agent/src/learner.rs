@@ -10,7 +10,7 @@ use sparq_config::{AgentConfig, Loss};
 use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::AgentError;
-use crate::mlp::{Mlp, Params};
+use crate::mlp::{self, Mlp, Params};
 use crate::net::{self, Layout, NetSpec};
 use crate::optim::Optimizer;
 
@@ -230,19 +230,7 @@ impl Learner {
                 let (q_all, tape) = mlp.forward_taped(&obs)?;
                 let q = q_all.f_gather(1, &actions, false)?.f_squeeze_dim(1)?;
                 let loss = loss_of(&q)?;
-                // ∂loss/∂q as autograd forms it: mean's 1/n (times the importance weight), then
-                // the loss's own backward formula, scattered to the taken actions.
-                let inv_n = f64::from(1f32 / n as f32);
-                let g = match &weights {
-                    Some(w) => w.f_mul_scalar(inv_n)?,
-                    None => Tensor::f_full([n], inv_n, (Kind::Float, self.device))?,
-                };
-                let dq_taken = match self.loss {
-                    Loss::Huber => q.f_huber_loss_backward(&g, &y, Reduction::None, 1.0)?,
-                    Loss::Mse => q.f_mse_loss_backward(&g, &y, Reduction::None)?,
-                };
-                let mut dq = q_all.f_zeros_like()?;
-                let _ = dq.f_scatter_add_(1, &actions, &dq_taken.f_unsqueeze(1)?)?;
+                let dq = mlp::loss_grad(self.loss, &q_all, &actions, &q, &y, weights.as_ref())?;
                 (q, loss, mlp.backward(&tape, dq)?)
             }
             None => {

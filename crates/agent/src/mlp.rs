@@ -8,9 +8,9 @@
 //! straight into one flat gradient. Gradients are therefore bit-identical to autograd's (tested
 //! below), with about half the libtorch calls. Convolutions and dueling heads keep autograd.
 
-use sparq_config::Activation;
+use sparq_config::{Activation, Loss};
 use sparq_envs::ObsSpace;
-use tch::{Kind, Tensor};
+use tch::{Kind, Reduction, Tensor};
 
 use crate::AgentError;
 use crate::net::{self, LayerKind, Layout, NetSpec};
@@ -176,11 +176,39 @@ impl Mlp {
     }
 }
 
+/// ∂loss/∂Q (`[batch, actions]`) for loss = mean over the batch of w·ℓ(Q(s, a), y), formed as
+/// autograd forms it so that gradients stay bit-identical: mean's 1/n (times the importance weight
+/// `w`, if any), then the loss's own backward formula, scattered to the taken actions. `q_all` is
+/// the online network's output, `q` its entries at `actions` (`[batch, 1]`) squeezed to `[batch]`,
+/// `y` the TD targets.
+pub(crate) fn loss_grad(
+    loss: Loss,
+    q_all: &Tensor,
+    actions: &Tensor,
+    q: &Tensor,
+    y: &Tensor,
+    weights: Option<&Tensor>,
+) -> Result<Tensor, AgentError> {
+    let n = q.size()[0];
+    let inv_n = f64::from(1f32 / n as f32);
+    let g = match weights {
+        Some(w) => w.f_mul_scalar(inv_n)?,
+        None => Tensor::f_full([n], inv_n, (Kind::Float, q.device()))?,
+    };
+    let dq_taken = match loss {
+        Loss::Huber => q.f_huber_loss_backward(&g, y, Reduction::None, 1.0)?,
+        Loss::Mse => q.f_mse_loss_backward(&g, y, Reduction::None)?,
+    };
+    let mut dq = q_all.f_zeros_like()?;
+    let _ = dq.f_scatter_add_(1, actions, &dq_taken.f_unsqueeze(1)?)?;
+    Ok(dq)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use sparq_config::NetworkConfig;
-    use tch::{Device, Reduction};
+    use tch::Device;
 
     fn spec(activation: Activation) -> NetSpec {
         let cfg = NetworkConfig {
@@ -191,71 +219,74 @@ mod tests {
         NetSpec::from_config(&cfg, false, ObsSpace::Vector { dim: 5 }, 3)
     }
 
-    /// The hand-written gradient equals autograd's bit for bit, for every activation, with and
-    /// without importance weights.
+    /// The hand-written gradient equals autograd's bit for bit, for every activation and loss,
+    /// with and without importance weights.
     #[test]
     fn gradients_match_autograd_exactly() {
         use Activation::*;
         for activation in [Relu, Tanh, Elu, Gelu, LeakyRelu] {
-            for weighted in [false, true] {
-                tch::manual_seed(7);
-                let spec = spec(activation);
-                let layout = spec.layout();
-                let params = net::init_params(&layout, Device::Cpu).unwrap();
-                let target = net::init_params(&layout, Device::Cpu).unwrap();
-                let n = 37;
-                let opts = (Kind::Float, Device::Cpu);
-                let obs = Tensor::randn([n, 5], opts);
-                let actions = Tensor::randint(3, [n, 1], (Kind::Int64, Device::Cpu));
-                // Targets that put some TD errors inside Huber's ±1 and some outside.
-                let y = Tensor::randn([n], opts).f_mul_scalar(2.0).unwrap();
-                let w = Tensor::rand([n], opts).f_add_scalar(0.1).unwrap();
-                let inv_n = f64::from(1f32 / n as f32);
-
-                let leaf = params.copy().set_requires_grad(true);
-                let q = net::forward(&spec, &layout, &leaf, &obs)
-                    .unwrap()
-                    .gather(1, &actions, false)
-                    .squeeze_dim(1);
-                let per = q.huber_loss(&y, Reduction::None, 1.0);
-                let loss = if weighted { per * &w } else { per }.mean(Kind::Float);
-                loss.backward();
-                let expected = leaf.grad();
-
-                let _guard = tch::no_grad_guard();
-                let mlp = Mlp::new(&spec, &layout, &params, &target).unwrap();
-                let (q_all, tape) = mlp.forward_taped(&obs).unwrap();
-                let q = q_all.gather(1, &actions, false).squeeze_dim(1);
-                let g = if weighted {
-                    w.f_mul_scalar(inv_n).unwrap()
-                } else {
-                    Tensor::full([n], inv_n, opts)
-                };
-                let dq_taken = q.huber_loss_backward(&g, &y, Reduction::None, 1.0);
-                let dq = q_all
-                    .zeros_like()
-                    .scatter_add(1, &actions, &dq_taken.unsqueeze(1));
-                let got = mlp.backward(&tape, dq).unwrap();
-
-                assert!(
-                    expected.abs().max().double_value(&[]) > 0.0,
-                    "a zero gradient tests nothing"
-                );
-                let same = got.eq_tensor(&expected).all().int64_value(&[]) == 1;
-                assert!(
-                    same,
-                    "{activation:?} weighted={weighted}: max |Δ| {}",
-                    (&got - &expected).abs().max().double_value(&[])
-                );
-                // The forward passes agree too, online and target.
-                let reference = net::forward(&spec, &layout, &target, &obs).unwrap();
-                let ours = mlp.forward(Params::Target, &obs).unwrap();
-                assert!(
-                    ours.equal(&reference),
-                    "{activation:?}: target forward differs"
-                );
+            for loss_kind in [Loss::Huber, Loss::Mse] {
+                for weighted in [false, true] {
+                    check_against_autograd(activation, loss_kind, weighted);
+                }
             }
         }
+    }
+
+    fn check_against_autograd(activation: Activation, loss_kind: Loss, weighted: bool) {
+        let case = format!("{activation:?} {loss_kind:?} weighted={weighted}");
+        tch::manual_seed(7);
+        let spec = spec(activation);
+        let layout = spec.layout();
+        let params = net::init_params(&layout, Device::Cpu).unwrap();
+        let target = net::init_params(&layout, Device::Cpu).unwrap();
+        let n = 37;
+        let opts = (Kind::Float, Device::Cpu);
+        let obs = Tensor::randn([n, 5], opts);
+        let actions = Tensor::randint(3, [n, 1], (Kind::Int64, Device::Cpu));
+        // Targets that put some TD errors inside Huber's ±1 and some outside.
+        let y = Tensor::randn([n], opts).f_mul_scalar(2.0).unwrap();
+        let w = Tensor::rand([n], opts).f_add_scalar(0.1).unwrap();
+        let weights = weighted.then_some(&w);
+
+        let leaf = params.copy().set_requires_grad(true);
+        let q = net::forward(&spec, &layout, &leaf, &obs)
+            .unwrap()
+            .gather(1, &actions, false)
+            .squeeze_dim(1);
+        let per = match loss_kind {
+            Loss::Huber => q.huber_loss(&y, Reduction::None, 1.0),
+            Loss::Mse => q.mse_loss(&y, Reduction::None),
+        };
+        let loss = match weights {
+            Some(w) => per * w,
+            None => per,
+        }
+        .mean(Kind::Float);
+        loss.backward();
+        let expected = leaf.grad();
+
+        let _guard = tch::no_grad_guard();
+        let mlp = Mlp::new(&spec, &layout, &params, &target).unwrap();
+        let (q_all, tape) = mlp.forward_taped(&obs).unwrap();
+        let q = q_all.gather(1, &actions, false).squeeze_dim(1);
+        let dq = loss_grad(loss_kind, &q_all, &actions, &q, &y, weights).unwrap();
+        let got = mlp.backward(&tape, dq).unwrap();
+
+        assert!(
+            expected.abs().max().double_value(&[]) > 0.0,
+            "{case}: a zero gradient tests nothing"
+        );
+        let same = got.eq_tensor(&expected).all().int64_value(&[]) == 1;
+        assert!(
+            same,
+            "{case}: max |Δ| {}",
+            (&got - &expected).abs().max().double_value(&[])
+        );
+        // The forward passes agree too, online and target.
+        let reference = net::forward(&spec, &layout, &target, &obs).unwrap();
+        let ours = mlp.forward(Params::Target, &obs).unwrap();
+        assert!(ours.equal(&reference), "{case}: target forward differs");
     }
 
     #[test]
