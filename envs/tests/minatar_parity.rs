@@ -1,6 +1,6 @@
 //! Statistical parity with the reference `minatar` package: a uniform random policy over the
 //! minimal action set must earn the same mean return and last the same mean length as in
-//! `tests/fixtures/minatar/random_policy.json` (made by `scripts/gen-minatar-reference`), within
+//! `tests/fixtures/minatar/random_policy.json` (made by `scripts/dev/gen-minatar-reference`), within
 //! 3 combined standard errors. The random streams differ from numpy's, so only statistics can
 //! match here; `src/minatar/reference_tests.rs` checks frame-exact play on recorded draws.
 

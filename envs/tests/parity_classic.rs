@@ -1,4 +1,4 @@
-//! Replays Gymnasium 1.4.0 episodes (scripts/gen_classic_fixtures.py) through the Rust ports:
+//! Replays Gymnasium 1.4.0 episodes (scripts/dev/gen_classic_fixtures.py) through the Rust ports:
 //! same start state, same actions → observations within 1e-5, identical rewards, flags and
 //! episode lengths, and the final float64 state identical to the bit.
 
@@ -68,7 +68,7 @@ fn load(stem: &str) -> Fixture {
         .join("tests/fixtures/classic")
         .join(format!("{stem}.json"));
     let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/gen-classic-fixtures)", path.display()));
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/dev/gen-classic-fixtures)", path.display()));
     let fixture: Fixture =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(fixture.gymnasium, "1.4.0", "{}", path.display());

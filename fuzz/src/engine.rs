@@ -142,7 +142,7 @@ impl CrashDir {
         fs::write(
             path.with_extension("txt"),
             format!(
-                "{note}\nreplay: scripts/fuzz --replay {target} {}\n",
+                "{note}\nreplay: scripts/dev/fuzz --replay {target} {}\n",
                 path.display()
             ),
         )?;

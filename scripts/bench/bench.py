@@ -1,6 +1,6 @@
 """Runs the DQN speed benchmark (docs/benchmarks.md): sparq, Stable-Baselines3, a CleanRL-style
 loop and the bare tch bound, each in its own process, with 1 and 2 torch threads; prints
-env-steps/s and ratios, and appends them to benchmarks/README.md. Started by scripts/bench-dqn,
+env-steps/s and ratios, and appends them to benchmarks/README.md. Started by scripts/bench/dqn,
 which builds the binaries and the venv first."""
 
 import argparse
@@ -33,7 +33,7 @@ def parse_args():
     p.add_argument("--only", nargs="+", choices=IMPLS, default=list(IMPLS))
     p.add_argument("--raw", type=Path, default=None, help="also write every run's result line to this JSON-lines file")
     p.add_argument("--no-record", action="store_true", help="print only; leave benchmarks/README.md alone")
-    p.add_argument("--command", default="scripts/bench-dqn", help="the command line, as written to the record")
+    p.add_argument("--command", default="scripts/bench/dqn", help="the command line, as written to the record")
     p.add_argument("--python-ld-path", default="", help="prepended to LD_LIBRARY_PATH for the Python runs only")
     a = p.parse_args()
     if a.repeats < 1 or any(t < 1 for t in a.threads) or (a.steps is not None and a.steps < 1):

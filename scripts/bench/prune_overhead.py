@@ -2,7 +2,7 @@
 """Wall-time cost of pruning during training: a pruned config against its dense twin, run in
 alternating pairs (dense, pruned, dense, pruned, ...) so both see the same machine load.
 
-    scripts/bench-prune-overhead [--dense configs/cartpole_dqn.toml] [--pruned configs/cartpole_dqn_gmp90.toml]
+    scripts/bench/prune-overhead [--dense configs/cartpole_dqn.toml] [--pruned configs/cartpole_dqn_gmp90.toml]
                                  [--pairs 3] [--seed 1] [--no-record]
 
 Periodic evaluations are switched off and the final one is a single episode: a pruned policy that
@@ -29,7 +29,7 @@ SECTION = "## prune-overhead"
 MARKER = "<!-- bench-prune-overhead appends rows above this line -->"
 HEADER = f"""{SECTION}: wall time of pruning during training
 
-`scripts/bench-prune-overhead`: the pruned config and its dense twin trained in alternating pairs
+`scripts/bench/prune-overhead`: the pruned config and its dense twin trained in alternating pairs
 on the same seed, periodic evaluations off, final evaluation 1 episode; time = summary.json's
 `wall_s`. The ratio is the median over pairs of pruned ÷ dense (target ≤ {TARGET:g}).
 
@@ -54,7 +54,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repo", required=True)
     ap.add_argument("--sparq", required=True)
-    ap.add_argument("--command", default="scripts/bench-prune-overhead")
+    ap.add_argument("--command", default="scripts/bench/prune-overhead")
     ap.add_argument("--dense", default="configs/cartpole_dqn.toml")
     ap.add_argument("--pruned", default="configs/cartpole_dqn_gmp90.toml")
     ap.add_argument("--pairs", type=int, default=3)

@@ -16,7 +16,7 @@ SECTION = "## dqn-cartpole-speed"
 MARKER = "<!-- bench-dqn appends rows above this line -->"
 HEADER = f"""{SECTION}: DQN on CartPole-v1, env-steps/s
 
-`scripts/bench-dqn` (docs/benchmarks.md): 50k env steps, one gradient step per env step, batch 128,
+`scripts/bench/dqn` (docs/benchmarks.md): 50k env steps, one gradient step per env step, batch 128,
 64×64 ReLU MLP, same hyper-parameters everywhere (configs/bench/cartpole_64x64.toml). Figures are
 env-steps/s (median over the runs); ratios are sparq ÷ SB3 and sparq ÷ bare tch (targets: ≥ {TARGET_VS_SB3:g}
 and ≥ {TARGET_VS_BARE:g}). Load is the 1-minute load average seen between runs (min–max).

@@ -3,7 +3,7 @@ pruned once by global L1 magnitude over the weights of all Linear layers of the 
 (torch.nn.utils.prune.global_unstructured with L1Unstructured; biases kept), with no fine-tuning,
 and evaluated greedily on the same deterministically seeded episodes as the dense network.
 
-Run through scripts/sb3-posthoc, which prepares the venv and the environment (one thread).
+Run through scripts/bench/sb3-posthoc, which prepares the venv and the environment (one thread).
 
     python sb3_posthoc.py [--seeds 1 2 3] [--sparsities 0.5 0.8 0.9 0.95 0.98] [--episodes 100] [--json OUT]
 """
@@ -85,7 +85,7 @@ def evaluate(q_net, episodes, gym, np, torch):
 def main():
     a = parse_args()
     if os.environ.get("OMP_NUM_THREADS") != "1":
-        print("sb3_posthoc: set OMP_NUM_THREADS=1 (scripts/sb3-posthoc does)", file=sys.stderr)
+        print("sb3_posthoc: set OMP_NUM_THREADS=1 (scripts/bench/sb3-posthoc does)", file=sys.stderr)
         sys.exit(2)
 
     import gymnasium as gym

@@ -1,6 +1,6 @@
-# Sourced by scripts/bench-dqn and scripts/sb3-posthoc: the Python venv with Stable-Baselines3
-# 2.9.2 and gymnasium 1.4.0, built outside the repo on first use, whose torch is the libtorch install
-# of scripts/setup-libtorch (so Python and sparq run the same torch 2.11.0).
+# Sourced by scripts/bench/dqn and scripts/bench/sb3-posthoc: the venv `bench` of scripts/lib/venv.sh
+# (Stable-Baselines3 2.9.2, gymnasium 1.4.0), whose torch is the libtorch install of
+# scripts/setup-libtorch (so Python and sparq run the same torch 2.11.0).
 #
 #   repo=... prog=...                 # the repo root; the caller's name, for messages
 #   source "$repo/scripts/bench/venv.sh"
@@ -11,14 +11,7 @@
 #   SPARQ_CACHE        cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/sparq)
 #   SPARQ_PYTHON       python used to create the venv (default python3; needs 3.11+)
 
-cache=${SPARQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparq}
-python=${SPARQ_PYTHON:-python3}
-venv=$cache/venv-bench
-
-# Pinned so that re-runs compare like with like; torch comes from the libtorch install.
-pins=(gymnasium==1.4.0 numpy==2.4.6 cloudpickle==3.1.2 farama-notifications==0.0.6
-  filelock typing-extensions sympy networkx jinja2 fsspec "setuptools<82")
-SB3_VERSION=2.9.2
+source "$repo/scripts/lib/venv.sh"
 TORCH_VERSION=2.11.0
 
 bench_libtorch() {
@@ -27,22 +20,9 @@ bench_libtorch() {
 }
 
 bench_venv() {
-  # SB3 without its torch dependency (the 4.6 GB CUDA build), torch from torch_site.
-  if [[ ! -f $venv/.complete ]]; then
-    command -v "$python" >/dev/null 2>&1 || { echo "$prog: needs Python 3.11+ ('$python' not found; set SPARQ_PYTHON)" >&2; exit 1; }
-    mkdir -p "$cache"
-    exec 9>"$cache/.bench-venv.lock"
-    flock 9
-    if [[ ! -f $venv/.complete ]]; then
-      echo "$prog: installing stable-baselines3==$SB3_VERSION into $venv" >&2
-      rm -rf "$venv"
-      "$python" -m venv "$venv"
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}"
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "stable-baselines3==$SB3_VERSION"
-      touch "$venv/.complete"
-    fi
-    exec 9>&-
-  fi
+  # SB3 without its torch dependency (the 4.6 GB CUDA build): scripts/requirements/bench*.txt;
+  # torch comes from torch_site.
+  sparq_venv bench || exit 1
   local site got stubs
   site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   # Rewritten every run: .libtorch may have been re-linked (e.g. the full CUDA flavour).

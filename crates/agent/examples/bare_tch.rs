@@ -1,4 +1,4 @@
-//! The libtorch bound for scripts/bench-dqn: the tensor work of sparq's CartPole DQN benchmark
+//! The libtorch bound for scripts/bench/dqn: the tensor work of sparq's CartPole DQN benchmark
 //! (configs/bench/cartpole_64x64.toml) with nothing else — no environment, no replay buffer.
 //!
 //! A 64×64 ReLU MLP built with tch's own `nn` module and `nn::Adam`. For each of `--steps` env

@@ -1,4 +1,4 @@
-//! Fuzz-style properties of the checkpoint reader (the long-running fuzzer is `scripts/fuzz`):
+//! Fuzz-style properties of the checkpoint reader (the long-running fuzzer is `scripts/dev/fuzz`):
 //! every change to a checkpoint file is caught, and arbitrary bytes in any file never panic.
 
 use std::collections::BTreeMap;

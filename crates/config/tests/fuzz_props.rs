@@ -1,4 +1,4 @@
-//! Fuzz-style properties of the config loader (the long-running fuzzer is `scripts/fuzz`):
+//! Fuzz-style properties of the config loader (the long-running fuzzer is `scripts/dev/fuzz`):
 //! arbitrary bytes and TOML-like text built from the real schema never panic, and whatever loads
 //! survives its own TOML round trip.
 

@@ -2,7 +2,7 @@
 //! checkpoint, so TensorBoard's reading of our files can be checked:
 //!
 //!   cargo run -p sparq-log --example demo_run -- /tmp/demo-run
-//!   scripts/check-tensorboard /tmp/demo-run --scalars train/loss ... --histograms weights/fc1
+//!   scripts/dev/check-tensorboard /tmp/demo-run --scalars train/loss ... --histograms weights/fc1
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

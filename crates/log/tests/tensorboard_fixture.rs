@@ -1,6 +1,6 @@
 //! Interoperability with TensorBoard's own writer: tests/fixtures/tensorboard_written.tfevents
 //! was written by TensorBoard's RecordWriter and protobuf classes
-//! (`scripts/check-tensorboard --write-fixture FILE`).
+//! (`scripts/dev/check-tensorboard --write-fixture FILE`).
 
 use std::path::Path;
 

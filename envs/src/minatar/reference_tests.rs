@@ -1,5 +1,5 @@
 //! Frame-exact replay of episodes recorded from the reference `minatar` package
-//! (`tests/fixtures/minatar/trajectories.json`, made by `scripts/gen-minatar-reference`): fed the
+//! (`tests/fixtures/minatar/trajectories.json`, made by `scripts/dev/gen-minatar-reference`): fed the
 //! reference run's random draws and played actions, every game must produce the same rewards,
 //! terminal flags and observations, frame by frame, and consume exactly the same draws.
 

@@ -6,7 +6,7 @@ chosen float64 state (set on `env.unwrapped.state` right after `reset`) and then
 actions until Gymnasium reports terminated or truncated. envs/tests/parity_classic.rs replays
 them through `reset` + `set_state` + `step`.
 
-Run through scripts/gen-classic-fixtures, which builds the pinned venv. Output is deterministic.
+Run through scripts/dev/gen-classic-fixtures, which builds the pinned venv. Output is deterministic.
 """
 
 import json
@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 GYMNASIUM_VERSION = "1.4.0"
-OUT_DIR = Path(__file__).resolve().parent.parent / "envs" / "tests" / "fixtures" / "classic"
+OUT_DIR = Path(__file__).resolve().parents[2] / "envs" / "tests" / "fixtures" / "classic"
 
 
 def f32(v):
@@ -209,7 +209,7 @@ def main():
         rng = np.random.default_rng(20240 + i)
         env_id, eps = build(rng)
         head = {
-            "generator": "scripts/gen_classic_fixtures.py",
+            "generator": "scripts/dev/gen_classic_fixtures.py",
             "gymnasium": gym.__version__,
             "numpy": np.__version__,
             "env_id": env_id,

@@ -5,7 +5,7 @@
   * pruned after training by sparq: `sparq prune --json` results (prune.json) of dense runs;
   * pruned after training by SB3 + torch.nn.utils.prune: the JSON of scripts/sb3-posthoc.
 
-    scripts/plot-pruning-routes --gmp RUN_DIR... --sparq-posthoc PRUNE_JSON... \
+    scripts/dev/plot-pruning-routes --gmp RUN_DIR... --sparq-posthoc PRUNE_JSON... \
         [--sb3-posthoc SB3_JSON] --out routes.png [--csv routes.csv] [--title T]
 
 Each route is drawn as its mean over seeds at each target sparsity (a line) with every seed as a
@@ -73,7 +73,7 @@ def sb3_rows(path):
             for r in s["pruned"]:
                 rows.append((seed, float(r["sparsity"]), float(r["achieved"]), float(r["mean"]), int(r["episodes"])))
     except (KeyError, TypeError, ValueError) as e:
-        die(f"{path}: not a scripts/sb3-posthoc result ({type(e).__name__}: {e})")
+        die(f"{path}: not a scripts/bench/sb3-posthoc result ({type(e).__name__}: {e})")
     return rows
 
 
@@ -90,7 +90,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gmp", nargs="+", default=[], help="run dirs trained with [prune] (and dense twins)")
     ap.add_argument("--sparq-posthoc", nargs="+", default=[], help="prune.json files from sparq prune")
-    ap.add_argument("--sb3-posthoc", help="JSON from scripts/sb3-posthoc")
+    ap.add_argument("--sb3-posthoc", help="JSON from scripts/bench/sb3-posthoc")
     ap.add_argument("--out", required=True)
     ap.add_argument("--csv")
     ap.add_argument("--title", default="CartPole-v1, [256, 256] DQN: pruning during vs after training")

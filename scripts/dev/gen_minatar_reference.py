@@ -246,7 +246,7 @@ def main():
         sys.exit(f"gen_minatar_reference: unknown game(s) {unknown}; allowed: {list(GAMES)}")
 
     header = {
-        "generator": "scripts/gen_minatar_reference.py",
+        "generator": "scripts/dev/gen_minatar_reference.py",
         "minatar": version("minatar"),
         "numpy": np.__version__,
         "sticky_action_prob": STICKY,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Learning curves from sparq run directories: a PNG with one line per run and a CSV of the points.
 
-    scripts/plot-curves RUN_DIR... --out curves.png [--csv curves.csv] [--labels A B ...] [--title T]
+    scripts/dev/plot-curves RUN_DIR... --out curves.png [--csv curves.csv] [--labels A B ...] [--title T]
 
 Each run's points are the periodic greedy evaluations of its summary.json (`evals`: env_steps,
 wall_s, return_mean) followed by the final evaluation (`eval`, usually over more episodes), drawn

@@ -3,9 +3,9 @@
 result equals an uninterrupted run with the same seed: final weights (bit for bit), the final
 evaluation, and every logged training scalar (steps and values; perf/sps, a timing, aside).
 
-    scripts/kill-resume-check [--kills 5] [--seed 1] [--set k=v ...]
+    scripts/dev/kill-resume-check [--kills 5] [--seed 1] [--set k=v ...]
 
-Needs TensorBoard's reader: run it through scripts/tb-python (the wrapper does).
+Needs TensorBoard's reader: run it through scripts/py tensorboard (the wrapper does).
 """
 import argparse
 import json

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains a config over several seeds and reports the final greedy returns and time to solve.
 
-    scripts/learning-check configs/cartpole_dqn.toml --seeds 1 2 3 4 5 --threshold 475 [--set k=v ...]
+    scripts/dev/learning-check configs/cartpole_dqn.toml --seeds 1 2 3 4 5 --threshold 475 [--set k=v ...]
 
 Prints a markdown table per seed: the final policy's return (mean ± std over the final
 evaluation's episodes), the best periodic evaluation (kept as checkpoints/best), the first

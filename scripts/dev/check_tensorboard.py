@@ -11,7 +11,7 @@ increasing steps and finite values. Prints one line per tag; exits 1 on any fail
 
 --write-fixture writes a small event file with TensorBoard's own RecordWriter and protobuf
 classes (crates/log/tests/fixtures/tensorboard_written.tfevents, read by sparq-log's tests).
-Run through scripts/check-tensorboard, which provides a venv with tensorboard installed.
+Run through scripts/dev/check-tensorboard, which provides a venv with tensorboard installed.
 """
 
 import argparse

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Environment step rate, Gymnasium 1.4.0 vs sparq: run by scripts/bench-envs inside its venv.
+"""Environment step rate, Gymnasium 1.4.0 vs sparq: run by scripts/bench/envs inside its venv.
 
 For each env: Gymnasium with one env (`gym.make`), sparq with one env (`sparq env bench`), then
 Gymnasium's sync vector env and sparq's VecEnv with --num-envs envs, each for --seconds seconds of
@@ -22,7 +22,7 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 # The record's helpers, shared with the DQN benchmarks.
-sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from record import commit, insert_rows, machine  # noqa: E402
 
 DEFAULT_ENVS = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MinAtar/Breakout-v1"]
@@ -35,7 +35,7 @@ SECTION = "## Environment step rate"
 MARKER = "<!-- bench-envs appends rows above this line -->"
 HEADER = f"""{SECTION}
 
-`scripts/bench-envs`: env-steps/s with uniformly random actions and resets on episode end, Gymnasium
+`scripts/bench/envs`: env-steps/s with uniformly random actions and resets on episode end, Gymnasium
 1.4.0 in Python (`gym.make`, so with its default wrappers; MinAtar through minatar 1.0.15's own
 Gymnasium registration) against `sparq env bench`, each measured for a few seconds in one invocation
 on one machine. "×8" columns: Gymnasium's `SyncVectorEnv` and sparq's `VecEnv` with 8 envs (steps
@@ -115,7 +115,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repo", required=True, type=Path)
     ap.add_argument("--sparq", required=True)
-    ap.add_argument("--command", default="scripts/bench-envs")
+    ap.add_argument("--command", default="scripts/bench/envs")
     ap.add_argument("--envs", nargs="+", default=DEFAULT_ENVS)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--num-envs", type=int, default=8)
