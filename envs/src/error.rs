@@ -47,6 +47,12 @@ pub enum EnvError {
     #[error("{env}: snapshot error: {reason}")]
     Snapshot { env: String, reason: String },
 
+    #[error("cannot register environment '{id}': {why}")]
+    Register { id: String, why: String },
+
+    #[error("{env}: {what}")]
+    Worker { env: String, what: String },
+
     #[error("{env}: {operation} is not supported")]
     Unsupported {
         env: String,

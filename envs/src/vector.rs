@@ -129,16 +129,20 @@ impl std::fmt::Debug for VecEnv {
 impl VecEnv {
     /// `num_envs` copies of the environment registered as `id`. Call `reset` before `step`.
     pub fn new(id: &str, num_envs: usize) -> Result<Self, EnvError> {
-        let first = make(id)?;
         if num_envs == 0 {
             return Err(EnvError::NumEnvs {
                 env: id.to_string(),
                 got: num_envs,
             });
         }
+        let first = make(id)?;
         let obs_space = first.obs_space();
         let num_actions = first.num_actions();
         let obs_len = obs_space.len();
+        // Timed on the first copy, not an extra one (an extra Python worker for the Gymnasium
+        // bridge); `reset` reseeds it before any step counts.
+        let mut first = first;
+        let step_cost_ns = calibrate(first.as_mut());
         let mut slots = Vec::with_capacity(num_envs);
         slots.push(Slot::new(first));
         for _ in 1..num_envs {
@@ -154,7 +158,7 @@ impl VecEnv {
             last: VecStep::new(num_envs, obs_len),
             started: false,
             parallelism: Parallelism::Auto,
-            step_cost_ns: calibrate(id)?,
+            step_cost_ns,
             tuner: Tuner::new(),
         })
     }
@@ -279,13 +283,19 @@ impl VecEnv {
             )
                 .into_par_iter()
                 .with_min_len(min_len.max(1))
-                .for_each(|(slot, &action, obs, fin, r, te, tr, ep)| {
-                    slot.step(action, obs, fin, r, te, tr, ep)
-                });
+                .try_for_each(|(slot, &action, obs, fin, r, te, tr, ep)| {
+                    slot.env.step_async(action)?;
+                    slot.finish_step(action, obs, fin, r, te, tr, ep)
+                })?;
         } else {
+            // All actions out first, then all results in: environments in other processes
+            // (the Gymnasium bridge) step at the same time.
+            for (slot, &action) in self.slots.iter_mut().zip(actions) {
+                slot.env.step_async(action)?;
+            }
             for (i, slot) in self.slots.iter_mut().enumerate() {
                 let rows = i * obs_len..(i + 1) * obs_len;
-                slot.step(
+                slot.finish_step(
                     actions[i],
                     &mut self.obs[rows.clone()],
                     &mut last.final_obs[rows],
@@ -293,13 +303,18 @@ impl VecEnv {
                     &mut last.terminated[i],
                     &mut last.truncated[i],
                     &mut last.episodes[i],
-                );
+                )?;
             }
         }
         if let Some(start) = timer {
             self.tuner.record(parallel, start.elapsed().as_nanos());
         }
         Ok(&self.last)
+    }
+
+    /// Whether every environment implements snapshots (so [`VecEnv::snapshot`] works).
+    pub fn can_snapshot(&self) -> bool {
+        self.slots.iter().all(|s| s.env.can_snapshot())
     }
 
     /// Serialises every environment (generators included), the current observations and the
@@ -373,8 +388,9 @@ impl Slot {
         }
     }
 
+    /// Collects the step `step_async` started, and resets the environment if its episode ended.
     #[allow(clippy::too_many_arguments)]
-    fn step(
+    fn finish_step(
         &mut self,
         action: usize,
         obs: &mut [f32],
@@ -383,8 +399,8 @@ impl Slot {
         terminated: &mut bool,
         truncated: &mut bool,
         episode: &mut Option<EpisodeStats>,
-    ) {
-        let step = self.env.step(action, obs);
+    ) -> Result<(), EnvError> {
+        let step = self.env.step_wait(action, obs)?;
         self.episode_return += f64::from(step.reward);
         self.episode_length = self.episode_length.saturating_add(1);
         *reward = step.reward;
@@ -401,6 +417,7 @@ impl Slot {
             self.episode_length = 0;
             self.env.reset(None, obs);
         }
+        Ok(())
     }
 }
 
@@ -461,13 +478,12 @@ impl Tuner {
     }
 }
 
-/// Nanoseconds per step of one `id` environment on this machine (fastest of three rounds).
-fn calibrate(id: &str) -> Result<f64, EnvError> {
-    let mut env = make(id)?;
+/// Nanoseconds per step of `env` on this machine (fastest of three rounds).
+fn calibrate(env: &mut dyn Env) -> f64 {
     let mut obs = vec![0.0; env.obs_space().len()];
     let n = env.num_actions();
     if n == 0 {
-        return Ok(0.0);
+        return 0.0;
     }
     env.reset(Some(0), &mut obs);
     let mut best = f64::INFINITY;
@@ -480,7 +496,7 @@ fn calibrate(id: &str) -> Result<f64, EnvError> {
         }
         best = best.min(start.elapsed().as_nanos() as f64 / CALIBRATION_STEPS as f64);
     }
-    Ok(best)
+    best
 }
 
 #[derive(Serialize, Deserialize)]

@@ -11,7 +11,8 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::AgentError;
 use crate::mlp::{self, Mlp, Params};
-use crate::net::{self, Layout, NetSpec};
+use crate::net;
+use sparq_policy::{Layout, NetSpec};
 use crate::optim::Optimizer;
 
 /// A minibatch as host slices (the replay buffer's reusable batch), converted with one copy each.
@@ -434,6 +435,23 @@ impl Learner {
     /// Non-finite values in the online parameters (the NaN guard).
     pub fn params_finite(&self) -> Result<bool, AgentError> {
         Ok(self.params.f_isfinite()?.f_all()?.f_int64_value(&[])? != 0)
+    }
+
+    /// Whether everything a checkpoint holds (online and target parameters, optimizer moments)
+    /// is finite: checked before every checkpoint, so none ever holds NaN or infinity.
+    pub fn state_finite(&self) -> Result<bool, AgentError> {
+        let all_finite = |t: &Tensor| -> Result<bool, AgentError> {
+            Ok(t.f_isfinite()?.f_all()?.f_int64_value(&[])? != 0)
+        };
+        if !all_finite(&self.params)? || !all_finite(&self.target)? {
+            return Ok(false);
+        }
+        for (_, t) in self.optimizer.state_tensors() {
+            if !all_finite(t)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The learner's state as named host vectors, for checkpoints.

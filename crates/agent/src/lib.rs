@@ -1,8 +1,7 @@
-//! The DQN agent on libtorch: Q-networks over one flat parameter tensor, the learner with masked
-//! updates, and a plain-Rust forward pass for acting and evaluation.
+//! The DQN agent on libtorch: the Q-network's tensor forward pass over one flat parameter tensor,
+//! the learner with masked updates and its optimizers.
 
 mod device;
-mod host;
 mod learner;
 mod mlp;
 mod net;
@@ -10,10 +9,13 @@ mod optim;
 mod pruning;
 
 pub use device::{select_device, set_threads};
-pub use host::{HostPolicy, Scratch, argmax};
 pub use learner::{BatchRef, Learner, TrainStats};
-pub use net::{Layer, LayerKind, Layout, NetSpec, forward, init_params};
-pub use pruning::{WeightCensus, flat_mask, layer_infos, layer_scores};
+pub use net::{forward, init_params};
+pub use pruning::{flat_mask, layer_infos, layer_scores};
+// The plain-Rust network types, re-exported because the learner's API speaks them.
+pub use sparq_policy::{
+    HostPolicy, Layer, LayerKind, Layout, NetSpec, PolicyError, Scratch, WeightCensus, argmax,
+};
 
 /// Errors of the agent; each displays as one line.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,8 @@ pub enum AgentError {
     Config(String),
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    #[error(transparent)]
+    Policy(#[from] sparq_policy::PolicyError),
 }
 
 fn first_line(s: &str) -> &str {

@@ -13,7 +13,8 @@ use sparq_envs::ObsSpace;
 use tch::{Kind, Reduction, Tensor};
 
 use crate::AgentError;
-use crate::net::{self, LayerKind, Layout, NetSpec};
+use crate::net;
+use sparq_policy::{LayerKind, Layout, NetSpec};
 
 /// Which flat parameter tensor a forward pass reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -52,7 +52,7 @@ pub fn run(cmd: EnvCommand) -> Result<()> {
     match cmd {
         EnvCommand::List => {
             for id in sparq_envs::registered_ids() {
-                let spec = sparq_envs::spec(id)?;
+                let spec = sparq_envs::spec(&id)?;
                 let limit = spec
                     .max_episode_steps
                     .map(|s| s.to_string())

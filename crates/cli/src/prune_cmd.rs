@@ -23,9 +23,10 @@ use sparq_log::EvalStats;
 use sparq_prune::{Criterion, Pruner, ScheduleKind, StepSpec};
 use sparq_replay::ReplayBuffer;
 
-use crate::eval::{self, load_checkpoint, policy_of};
+use sparq::{evaluate, sparsity_of};
+use sparq_runstate::{load as load_checkpoint, policy_of};
 use crate::plot::{self, ReturnPoint};
-use crate::run_state::{CheckpointMeta, ENVS_BLOB, REPLAY_BLOB};
+use sparq_runstate::{CheckpointMeta, ENVS_BLOB, REPLAY_BLOB};
 pub use args::PruneArgs;
 use report::{Report, Row};
 
@@ -222,7 +223,7 @@ struct Sweep<'a> {
 
 impl Sweep<'_> {
     fn evaluate(&self, policy: &HostPolicy) -> Result<EvalStats> {
-        let returns = eval::evaluate(
+        let returns = evaluate(
             policy,
             &self.cp.meta.env_id,
             self.args.episodes,
@@ -233,7 +234,7 @@ impl Sweep<'_> {
 
     fn dense_row(&self, dense: &HostPolicy) -> Result<Row> {
         let stats = self.evaluate(dense)?;
-        let (sparsity, census) = eval::sparsity_of(dense, self.config);
+        let (sparsity, census) = sparsity_of(dense, self.config);
         eprintln!(
             "sparq: dense: return {:.2} ± {:.2}",
             stats.return_mean, stats.return_std
@@ -287,7 +288,7 @@ impl Sweep<'_> {
 
         let policy = HostPolicy::new(meta.net.clone(), learner.params_host()?)?;
         let stats = self.evaluate(&policy)?;
-        let (sparsity, census) = eval::sparsity_of(&policy, &cfg_s);
+        let (sparsity, census) = sparsity_of(&policy, &cfg_s);
         eprintln!(
             "sparq: sparsity {s}: measured {:.4}, return {:.2} ± {:.2}",
             sparsity.global, stats.return_mean, stats.return_std

@@ -77,6 +77,9 @@ impl Config {
             run.total_steps,
             "1..=2^53",
         )?;
+        if env.python.trim().is_empty() {
+            return Err(invalid("env.python", "\"\"", "must name a Python interpreter"));
+        }
         if env.id.trim().is_empty() {
             return Err(invalid("env.id", "\"\"", "must name an environment"));
         }

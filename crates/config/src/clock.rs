@@ -82,4 +82,12 @@ impl CheckedConfig {
             }
         }
     }
+
+    /// Prioritized replay's importance exponent β at env step `t`: linear from `agent.per_beta0`
+    /// to 1 over the whole run.
+    pub fn beta_at(&self, t: u64) -> f64 {
+        let a = &self.config().agent;
+        let progress = t as f64 / self.final_env_step() as f64;
+        a.per_beta0 + (1.0 - a.per_beta0) * progress.min(1.0)
+    }
 }

@@ -98,6 +98,11 @@ impl Default for RunConfig {
 pub struct EnvConfig {
     pub id: String,
     pub num_envs: usize,
+    /// Python interpreter for `gymnasium:<id>` environments (one worker process per env).
+    pub python: String,
+    /// Python module the workers import before `gymnasium.make` (your own registered envs);
+    /// empty for none.
+    pub python_module: String,
 }
 
 impl Default for EnvConfig {
@@ -105,6 +110,8 @@ impl Default for EnvConfig {
         Self {
             id: "CartPole-v1".to_owned(),
             num_envs: 1,
+            python: "python3".to_owned(),
+            python_module: String::new(),
         }
     }
 }

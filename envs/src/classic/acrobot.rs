@@ -197,6 +197,10 @@ impl Env for Acrobot {
         Ok(())
     }
 
+    fn can_snapshot(&self) -> bool {
+        true
+    }
+
     fn snapshot(&self) -> Result<Vec<u8>, EnvError> {
         super::snapshot(Self::ID, self)
     }

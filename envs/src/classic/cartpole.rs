@@ -151,6 +151,10 @@ impl Env for CartPole {
         Ok(())
     }
 
+    fn can_snapshot(&self) -> bool {
+        true
+    }
+
     fn snapshot(&self) -> Result<Vec<u8>, EnvError> {
         super::snapshot(Self::ID, self)
     }

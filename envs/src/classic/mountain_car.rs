@@ -122,6 +122,10 @@ impl Env for MountainCar {
         Ok(())
     }
 
+    fn can_snapshot(&self) -> bool {
+        true
+    }
+
     fn snapshot(&self) -> Result<Vec<u8>, EnvError> {
         super::snapshot(Self::ID, self)
     }

@@ -142,6 +142,10 @@ impl<G: Game> Env for MinAtar<G> {
         })
     }
 
+    fn can_snapshot(&self) -> bool {
+        true
+    }
+
     fn snapshot(&self) -> Result<Vec<u8>, EnvError> {
         let snap = SnapshotRef {
             id: G::ID,

@@ -3,7 +3,6 @@
 //! with the next layer's matching inputs leaves the Q-values unchanged.
 
 use sparq_agent::{LayerKind, Layout, NetSpec};
-use sparq_envs::ObsSpace;
 
 /// Which units and inputs of each layer survive, and the smaller network they make.
 #[derive(Debug, Clone)]
@@ -44,17 +43,13 @@ pub fn plan(spec: &NetSpec, params: &[f32]) -> Plan {
     let mut keep_units = Vec::with_capacity(old.layers.len());
     let mut keep_inputs = Vec::with_capacity(old.layers.len());
     // What the next layer reads: channels of an h×w image, or flat features.
-    let (mut channels, mut h, mut w) = match spec.obs {
-        ObsSpace::Binary {
-            channels,
-            height,
-            width,
-        } => (vec![true; channels], height, width),
-        ObsSpace::Vector { .. } => (Vec::new(), 0, 0),
+    let (mut channels, mut h, mut w) = match spec.obs.planes() {
+        Some((channels, height, width)) => (vec![true; channels], height, width),
+        None => (Vec::new(), 0, 0),
     };
-    let mut features: Option<Vec<bool>> = match spec.obs {
-        ObsSpace::Vector { dim } => Some(vec![true; dim]),
-        ObsSpace::Binary { .. } => None,
+    let mut features: Option<Vec<bool>> = match spec.obs.planes() {
+        None => Some(vec![true; spec.obs.len()]),
+        Some(_) => None,
     };
     let (mut conv_channels, mut hidden) = (Vec::new(), Vec::new());
     for (l, layer) in old.layers.iter().enumerate() {
@@ -162,6 +157,7 @@ mod tests {
     use rand_pcg::Pcg64;
     use sparq_agent::{HostPolicy, Scratch};
     use sparq_config::Activation;
+    use sparq_envs::ObsSpace;
 
     fn random_params(spec: &NetSpec, rng: &mut Pcg64) -> Vec<f32> {
         (0..spec.layout().numel)

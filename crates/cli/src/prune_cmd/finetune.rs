@@ -10,7 +10,7 @@ use sparq_config::CheckedConfig;
 use sparq_envs::VecEnv;
 use sparq_replay::{Batch, ReplayBuffer};
 
-use crate::experience::{self, Collector};
+use sparq::experience::{self, Collector};
 
 /// Keeps the fine-tuning generator apart from the pruner's and the evaluation's.
 const RNG_STREAM_FINETUNE: u64 = 0x5EED_0F17;

@@ -7,9 +7,8 @@
 
 use sparq_config::Activation;
 
-use crate::AgentError;
+use crate::PolicyError;
 use crate::net::{LayerKind, Layout, NetSpec};
-use sparq_envs::ObsSpace;
 
 /// Read-only policy, shareable across threads; per-thread buffers live in [`Scratch`].
 #[derive(Debug, Clone)]
@@ -28,10 +27,10 @@ pub struct Scratch {
 }
 
 impl HostPolicy {
-    pub fn new(spec: NetSpec, params: Vec<f32>) -> Result<Self, AgentError> {
+    pub fn new(spec: NetSpec, params: Vec<f32>) -> Result<Self, PolicyError> {
         let layout = spec.layout();
         if params.len() != layout.numel {
-            return Err(AgentError::Checkpoint(format!(
+            return Err(PolicyError::Params(format!(
                 "parameter vector has {} values, the network needs {}",
                 params.len(),
                 layout.numel
@@ -58,14 +57,7 @@ impl HostPolicy {
     pub fn q_values(&self, obs: &[f32], s: &mut Scratch, q: &mut Vec<f32>) {
         s.a.clear();
         s.a.extend_from_slice(obs);
-        let (mut c, mut h, mut w) = match self.spec.obs {
-            ObsSpace::Binary {
-                channels,
-                height,
-                width,
-            } => (channels, height, width),
-            ObsSpace::Vector { dim } => (dim, 1, 1),
-        };
+        let (mut c, mut h, mut w) = self.spec.obs.planes().unwrap_or((obs.len(), 1, 1));
         q.clear();
         for l in &self.layout.layers {
             let wts = &self.params[l.weight_offset..l.weight_offset + l.weight_numel()];

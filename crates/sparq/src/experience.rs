@@ -1,12 +1,13 @@
 //! The two steps every DQN loop repeats, shared by training and fine-tuning: act ε-greedily and
-//! store what happened; sample a minibatch and update.
+//! store what happened; learn from a sampled minibatch, pruning where the schedule says so.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rand::RngExt;
 use rand_pcg::Pcg64;
 use sparq_agent::{BatchRef, HostPolicy, Learner, Scratch};
 use sparq_config::AgentConfig;
 use sparq_envs::{ObsSpace, VecEnv, VecStep};
+use sparq_prune::{Criterion, Pruner};
 use sparq_replay::{Batch, ObsEncoding, PerParams, ReplayBuffer, ReplayConfig};
 
 /// The replay buffer an `[agent]` section asks for, for these environments.
@@ -17,7 +18,7 @@ pub fn replay_config(a: &AgentConfig, envs: &VecEnv) -> ReplayConfig {
         obs_len: envs.obs_len(),
         encoding: match envs.obs_space() {
             ObsSpace::Binary { .. } => ObsEncoding::Bits,
-            ObsSpace::Vector { .. } => ObsEncoding::F32,
+            ObsSpace::Vector { .. } | ObsSpace::Image { .. } => ObsEncoding::F32,
         },
         n_step: a.n_step,
         gamma: a.gamma as f32,
@@ -108,4 +109,46 @@ pub fn update(
         replay.update_priorities(&batch.indices, &td)?;
     }
     Ok(())
+}
+
+/// One learning step, in this order: sample → backward → mask the gradients → clip → optimizer
+/// step → re-mask the weights → target sync when due (all in [`Learner::update`]) → new masks when
+/// the pruning schedule is due (the target picks them up at its next sync). Returns whether the
+/// masks changed.
+pub fn learn(
+    learner: &mut Learner,
+    pruner: Option<&mut Pruner>,
+    replay: &mut ReplayBuffer,
+    a: &AgentConfig,
+    beta: f64,
+    rng: &mut Pcg64,
+    batch: &mut Batch,
+) -> Result<bool> {
+    update(learner, replay, a, beta, rng, batch)?;
+    match pruner {
+        Some(p) => prune_if_due(learner, p),
+        None => Ok(false),
+    }
+}
+
+/// At the schedule's update steps: scores out, new masks in. Returns whether the masks changed.
+pub fn prune_if_due(learner: &mut Learner, pruner: &mut Pruner) -> Result<bool> {
+    let step = learner.grad_steps;
+    if !pruner.is_update_step(step) {
+        return Ok(false);
+    }
+    let criterion = pruner.config().criterion();
+    let flat = match criterion {
+        Criterion::Saliency => learner
+            .saliency_host()?
+            .context("saliency was not tracked")?,
+        _ => learner.params_host()?,
+    };
+    let scores = sparq_agent::layer_scores(learner.layout(), criterion, &flat);
+    let refs: Vec<&[f32]> = scores.iter().map(Vec::as_slice).collect();
+    let changed = pruner.update(step, &refs)?;
+    if changed {
+        learner.set_mask(&sparq_agent::flat_mask(learner.layout(), pruner))?;
+    }
+    Ok(changed)
 }

@@ -1,0 +1,92 @@
+//! The `sparq` command line: argument parsing and printing over the [`sparq`] library. A
+//! program that registers its own environments ([`sparq::register_env`]) and then calls
+//! [`main`] gets every `sparq` command for them too.
+
+mod env_cmd;
+mod eval;
+mod export_cmd;
+mod plot;
+mod prune_cmd;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sparq",
+    version,
+    about = "Deep RL with pruning built in: train, evaluate and prune DQN agents"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train an agent from a TOML config; writes a run directory.
+    Train(train::TrainArgs),
+    /// Evaluate a trained policy (a run directory or a checkpoint) greedily.
+    Eval(eval::EvalArgs),
+    /// Prune a trained policy one-shot at several sparsities, optionally fine-tune, and evaluate.
+    Prune(prune_cmd::PruneArgs),
+    /// Export a neuron-pruned policy as a smaller dense network (--compact).
+    Export(export_cmd::ExportArgs),
+    /// Inspect, replay and benchmark environments.
+    #[command(subcommand)]
+    Env(env_cmd::EnvCommand),
+}
+
+/// Runs the `sparq` command with the process's arguments; returns the exit code.
+pub fn main() -> ExitCode {
+    main_with(std::env::args())
+}
+
+/// Runs the `sparq` command with `args` (the first is the program's name, as in `std::env::args`).
+pub fn main_with<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    // `sparq eval ... | head` should end quietly, as other command-line tools do, rather than
+    // fail writing to a closed pipe.
+    // SAFETY: setting a signal's disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // A bug must still end in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "sparq: internal error: {}{at} (please report this)",
+            msg.lines().next().unwrap_or("")
+        );
+    }));
+    let cli = Cli::parse_from(args);
+    let result = match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Prune(args) => prune_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
+        Command::Env(cmd) => env_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let text = format!("{e:#}");
+            eprintln!("sparq: {}", text.lines().collect::<Vec<_>>().join(" "));
+            ExitCode::FAILURE
+        }
+    }
+}
