@@ -3,8 +3,11 @@
 //! a `VecEnv` of them steps in parallel through [`Env::step_async`]).
 //!
 //! The worker (`gymnasium_worker.py`, embedded) speaks a small binary protocol over its stdin and
-//! stdout; observations cross as f32, exactly as Gymnasium's float32 `Box` holds them, so a
-//! built-in environment and its Gymnasium twin give identical streams for identical seeds.
+//! stdout; observations cross as f32, exactly as Gymnasium's float32 `Box` holds them. A seeded
+//! reset gives the environment's `np_random` the stream sparq's own environments draw for that
+//! seed (numpy's PCG64 set to the state of `Pcg64::seed_from_u64`) rather than numpy's
+//! `SeedSequence`, so a built-in environment and its Gymnasium twin give identical streams for
+//! identical seeds and actions.
 //! Which interpreter runs it, and which module it imports first (for environments the user
 //! registers in Python), is set per process with [`set_worker`]: environments are built from an
 //! id alone wherever they are needed (training, evaluation, restore).
@@ -201,11 +204,17 @@ impl GymEnv {
     }
 
     fn try_reset(&mut self, seed: Option<u64>, obs: &mut [f32]) -> Result<(), EnvError> {
-        let mut msg = [0u8; 10];
-        msg[0] = b'R';
-        msg[1] = u8::from(seed.is_some());
-        msg[2..].copy_from_slice(&seed.unwrap_or(0).to_le_bytes());
-        self.send(&msg)?;
+        match seed {
+            Some(seed) => {
+                let (state, increment) = pcg_state(seed)?;
+                let mut msg = [0u8; 33];
+                msg[0] = b'P';
+                msg[1..17].copy_from_slice(&state.to_le_bytes());
+                msg[17..].copy_from_slice(&increment.to_le_bytes());
+                self.send(&msg)?;
+            }
+            None => self.send(b"R")?,
+        }
         self.receive(4 * obs.len())?;
         self.read_obs(obs);
         Ok(())
@@ -286,6 +295,23 @@ impl Drop for GymEnv {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The generator a built-in environment seeded with `seed` draws from (`Pcg64::seed_from_u64`),
+/// as PCG64's (state, increment): the worker gives the Gymnasium environment's `np_random` the
+/// same stream, so a built-in environment and its Gymnasium twin start every episode alike.
+fn pcg_state(seed: u64) -> Result<(u128, u128), EnvError> {
+    #[derive(serde::Deserialize)]
+    struct Pcg {
+        state: u128,
+        increment: u128,
+    }
+    let rng = <rand_pcg::Pcg64 as rand::SeedableRng>::seed_from_u64(seed);
+    let fail = |e: serde_json::Error| EnvError::snapshot("gymnasium", e);
+    let pcg: Pcg = serde_json::to_string(&rng)
+        .and_then(|json| serde_json::from_str(&json))
+        .map_err(fail)?;
+    Ok((pcg.state, pcg.increment))
 }
 
 /// Keeps the last [`STDERR_TAIL`] bytes the worker writes to stderr, so its pipe never fills.

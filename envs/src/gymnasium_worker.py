@@ -1,10 +1,13 @@
 # The Python side of sparq's Gymnasium bridge (envs/src/gymnasium.rs): one environment per
 # process, driven over stdin/stdout.
-#   argv: ENV_ID [MODULE]    MODULE is imported first, so it can gymnasium.register its own envs.
+#   argv: ENV_ID [MODULE]    MODULE (a module name, or a path to a .py file) is imported first, so
+#                            it can gymnasium.register the user's own environments.
 #   hello (one JSON line): {"ok": true, "obs_shape": [...], "num_actions": n, "max_episode_steps": m}
 #                       or {"ok": false, "error": "..."}
 #   then binary, little-endian:
-#     b"R" u8 has_seed u64 seed  -> obs (f32 × obs_len)
+#     b"R"                       -> obs (f32 × obs_len), continuing the generator
+#     b"P" u128 state u128 inc   -> obs, after np_random := numpy PCG64 in that state, which draws
+#                                   the same stream as rand_pcg's Pcg64 in it (both step, then output)
 #     b"S" u32 action            -> obs, f64 reward, u8 terminated, u8 truncated
 #     b"Q"                       -> exit
 import json
@@ -21,7 +24,16 @@ def main():
     env_id = sys.argv[1]
     module = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
     try:
-        if module:
+        if module and module.endswith(".py"):
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("sparq_user_envs", module)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"no Python module at {module}", name=module)
+            user = importlib.util.module_from_spec(spec)
+            sys.modules["sparq_user_envs"] = user
+            spec.loader.exec_module(user)
+        elif module:
             __import__(module)
         import gymnasium as gym
         import numpy as np
@@ -62,9 +74,19 @@ def main():
             write(np.asarray(obs, dtype=f32).tobytes())
             write(pack_tail(float(reward), bool(terminated), bool(truncated)))
             flush()
-        elif op == b"R":
-            has_seed, seed = struct.unpack("<BQ", read(9))
-            obs, _ = env.reset(seed=seed if has_seed else None)
+        elif op == b"R" or op == b"P":
+            if op == b"P":
+                state = int.from_bytes(read(16), "little")
+                inc = int.from_bytes(read(16), "little")
+                bits = np.random.PCG64()
+                bits.state = {
+                    "bit_generator": "PCG64",
+                    "state": {"state": state, "inc": inc},
+                    "has_uint32": 0,
+                    "uinteger": 0,
+                }
+                env.unwrapped.np_random = np.random.Generator(bits)
+            obs, _ = env.reset()
             write(np.asarray(obs, dtype=f32).tobytes())
             flush()
         else:  # b"Q" or end of input

@@ -149,7 +149,7 @@ fn unknown_key_in_each_section_lists_the_known_keys() {
     );
     assert_eq!(
         err("[env]\nname = \"x\"\n", &[]),
-        "configs/x.toml: env: unknown key 'name' (known: id, num_envs)"
+        "configs/x.toml: env: unknown key 'name' (known: id, num_envs, python, python_module)"
     );
     let msg = err("[agent]\ngama = 0.9\n", &[]);
     assert!(

@@ -41,6 +41,8 @@ pub const BEST_CHECKPOINT: &str = "best";
 /// Episodes averaged for the progress line.
 const RECENT_EPISODES: usize = 20;
 
+static TORCH_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// How a run is set up besides its config.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -163,6 +165,9 @@ fn build(cfg: &CheckedConfig) -> Result<Parts> {
     let mut envs = VecEnv::new(&c.env.id, c.env.num_envs).context("env.id")?;
     sparq_agent::set_threads(c.run.torch_threads);
     let (device, device_note) = sparq_agent::select_device(c.run.device)?;
+    // Initial weights come from libtorch's one global generator: trainers built at once on
+    // several threads take turns, so each gets the weights its seed names.
+    let _turn = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(c.run.seed as i64);
     let spec = NetSpec::from_config(
         &c.network,
