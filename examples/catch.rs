@@ -48,7 +48,13 @@ impl Env for Catch {
         let landed = self.ball.1 == HEIGHT - 1;
         let caught = self.ball.0 == self.paddle;
         Step {
-            reward: if !landed { 0.0 } else if caught { 1.0 } else { -1.0 },
+            reward: if !landed {
+                0.0
+            } else if caught {
+                1.0
+            } else {
+                -1.0
+            },
             terminated: landed,
             truncated: false,
         }
@@ -85,7 +91,11 @@ frequency = 100
 fn main() -> anyhow::Result<std::process::ExitCode> {
     sparq::register_env("Catch-v0", || {
         let rng = Pcg64::seed_from_u64(0);
-        Ok(Box::new(Catch { rng, ball: (0, 0), paddle: 0 }))
+        Ok(Box::new(Catch {
+            rng,
+            ball: (0, 0),
+            paddle: 0,
+        }))
     })?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "sparq") {
@@ -96,7 +106,10 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         overrides.push(format!("run.total_steps={steps}"));
     }
     let config = Config::from_toml_str(CONFIG, "examples/catch.rs", &overrides)?.check()?;
-    let options = RunOptions { progress: true, ..RunOptions::default() };
+    let options = RunOptions {
+        progress: true,
+        ..RunOptions::default()
+    };
     let summary = Trainer::new(config, options)?.run()?;
     println!(
         "Catch-v0: greedy return {:.2} over {} episodes at {:.1} % sparsity",

@@ -91,7 +91,13 @@ impl GymEnv {
             what,
         };
         let mut child = Command::new(&s.python)
-            .args(["-u", "-c", WORKER_SRC, gym_id, s.module.as_deref().unwrap_or("")])
+            .args([
+                "-u",
+                "-c",
+                WORKER_SRC,
+                gym_id,
+                s.module.as_deref().unwrap_or(""),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -166,7 +172,11 @@ impl GymEnv {
         };
         let tail = self.stderr.lock().map(|t| t.clone()).unwrap_or_default();
         let tail = String::from_utf8_lossy(&tail);
-        let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = tail
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         EnvError::Worker {
             env: self.id.clone(),
             what: format!(
@@ -184,7 +194,12 @@ impl GymEnv {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
-        if self.input.write_all(bytes).and_then(|_| self.input.flush()).is_err() {
+        if self
+            .input
+            .write_all(bytes)
+            .and_then(|_| self.input.flush())
+            .is_err()
+        {
             return Err(self.died("mid-run"));
         }
         Ok(())

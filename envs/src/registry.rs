@@ -39,7 +39,9 @@ where
         return Err(taken("it is a built-in environment"));
     }
     if id.starts_with(gymnasium::PREFIX) {
-        return Err(taken("the 'gymnasium:' prefix is reserved for the Gymnasium bridge"));
+        return Err(taken(
+            "the 'gymnasium:' prefix is reserved for the Gymnasium bridge",
+        ));
     }
     let mut all = REGISTERED.write().unwrap_or_else(|e| e.into_inner());
     if all.iter().any(|(known, _)| known == id) {

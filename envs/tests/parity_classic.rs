@@ -67,8 +67,12 @@ fn load(stem: &str) -> Fixture {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/classic")
         .join(format!("{stem}.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/dev/gen-classic-fixtures)", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run scripts/dev/gen-classic-fixtures)",
+            path.display()
+        )
+    });
     let fixture: Fixture =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(fixture.gymnasium, "1.4.0", "{}", path.display());

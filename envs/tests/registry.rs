@@ -1,12 +1,17 @@
 //! The registry: ids, `make`, specs and the unknown-id error.
 
-use sparq_envs::{Env, EnvError, EnvSpec, ObsSpace, Step, make, register_env, registered_ids, spec};
+use sparq_envs::{
+    Env, EnvError, EnvSpec, ObsSpace, Step, make, register_env, registered_ids, spec,
+};
 
 #[test]
 fn registered_ids_list_classic_then_minatar() {
     let ids = registered_ids();
     assert_eq!(&ids[..3], ["CartPole-v1", "Acrobot-v1", "MountainCar-v0"]);
-    assert_eq!(&ids[3..3 + sparq_envs::minatar::IDS.len()], sparq_envs::minatar::IDS);
+    assert_eq!(
+        &ids[3..3 + sparq_envs::minatar::IDS.len()],
+        sparq_envs::minatar::IDS
+    );
     for id in &ids[..3 + sparq_envs::minatar::IDS.len()] {
         assert_eq!(make(id).unwrap().id(), id);
     }

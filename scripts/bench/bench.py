@@ -16,9 +16,12 @@ from pathlib import Path
 from common import die, load_hp
 import record
 
-IMPLS = ("sparq", "sb3", "cleanrl_style", "bare_tch")
+IMPLS = ("sparq", "sb3", "cleanrl_style", "bare_tch", "sparq_gym1", "sparq_gym4")
 # Run order within one thread count; the bound first, then the rest.
-ORDER = ("bare_tch", "sparq", "sb3", "cleanrl_style")
+ORDER = ("bare_tch", "sparq", "sb3", "cleanrl_style", "sparq_gym1", "sparq_gym4")
+# sparq on the same CartPole through the Gymnasium bridge (this venv's Python), with 1 and 4
+# worker processes; only with --only (the record's table has the four above).
+GYM_WORKERS = {"sparq_gym1": 1, "sparq_gym4": 4}
 
 
 def parse_args():
@@ -30,7 +33,7 @@ def parse_args():
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--steps", type=int, default=None, help="env steps (default: the config's run.total_steps)")
     p.add_argument("--repeats", type=int, default=1, help="runs per implementation and thread count; the median is reported")
-    p.add_argument("--only", nargs="+", choices=IMPLS, default=list(IMPLS))
+    p.add_argument("--only", nargs="+", choices=IMPLS, default=list(IMPLS[:4]))
     p.add_argument("--raw", type=Path, default=None, help="also write every run's result line to this JSON-lines file")
     p.add_argument("--no-record", action="store_true", help="print only; leave benchmarks/README.md alone")
     p.add_argument("--command", default="scripts/bench/dqn", help="the command line, as written to the record")
@@ -70,9 +73,12 @@ def run_one(a, hp, impl, threads, scratch, rep):
     what = f"{impl} ({threads} thread{'s' if threads > 1 else ''})"
     bench_dir = Path(__file__).resolve().parent
     steps = ["--steps", str(a.steps)] if a.steps is not None else []
-    if impl == "sparq":
-        run_dir = scratch / f"sparq-t{threads}-r{rep}"
+    if impl.startswith("sparq"):
+        run_dir = scratch / f"{impl}-t{threads}-r{rep}"
         cmd = [a.sparq, "train", a.config, "--set", f"run.torch_threads={threads}", "--run-dir", run_dir]
+        if impl in GYM_WORKERS:
+            cmd += ["--set", f'env.id="gymnasium:{hp.env_id}"', "--set", f'env.python="{sys.executable}"',
+                    "--set", f"env.num_envs={GYM_WORKERS[impl]}"]
         if a.steps is not None:
             cmd += ["--set", f"run.total_steps={a.steps}"]
         _, process_s = run(cmd, threads, what)
@@ -133,6 +139,10 @@ def main():
     sps = {k: statistics.median(r["sps"] for r in v) for k, v in results.items()}
     table = record.Table(sps, a.threads, hp.total_steps, a.repeats, (min(loads), max(loads)))
     print(table.text())
+    for (impl, threads), v in sorted(sps.items()):
+        if impl in GYM_WORKERS and ("sb3", threads) in sps:
+            print(f"{impl} ({GYM_WORKERS[impl]} Gymnasium worker{'s' if GYM_WORKERS[impl] > 1 else ''}), "
+                  f"{threads} thread(s): {v:.0f} env-steps/s = {v / sps[('sb3', threads)]:.2f}x SB3")
     if interrupted:
         sys.exit(130)
     if not a.no_record:

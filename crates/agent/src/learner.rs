@@ -12,8 +12,8 @@ use tch::{Device, Kind, Reduction, Tensor};
 use crate::AgentError;
 use crate::mlp::{self, Mlp, Params};
 use crate::net;
-use sparq_policy::{Layout, NetSpec};
 use crate::optim::Optimizer;
+use sparq_policy::{Layout, NetSpec};
 
 /// A minibatch as host slices (the replay buffer's reusable batch), converted with one copy each.
 pub struct BatchRef<'a> {

@@ -62,4 +62,3 @@ pub fn flat_mask(layout: &Layout, pruner: &Pruner) -> Vec<f32> {
     }
     mask
 }
-

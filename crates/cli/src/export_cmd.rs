@@ -14,8 +14,8 @@ use sparq_agent::{HostPolicy, Scratch};
 use sparq_envs::ObsSpace;
 use sparq_prune::ScheduleKind;
 
-use sparq_runstate::{load as load_checkpoint, policy_of};
 use sparq_runstate::CheckpointMeta;
+use sparq_runstate::{load as load_checkpoint, policy_of};
 
 /// Exploration of the policy while recording verification states.
 const RECORD_EPSILON: f64 = 0.1;

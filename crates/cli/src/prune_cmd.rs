@@ -23,12 +23,12 @@ use sparq_log::EvalStats;
 use sparq_prune::{Criterion, Pruner, ScheduleKind, StepSpec};
 use sparq_replay::ReplayBuffer;
 
-use sparq::{evaluate, sparsity_of};
-use sparq_runstate::{load as load_checkpoint, policy_of};
 use crate::plot::{self, ReturnPoint};
-use sparq_runstate::{CheckpointMeta, ENVS_BLOB, REPLAY_BLOB};
 pub use args::PruneArgs;
 use report::{Report, Row};
+use sparq::{evaluate, sparsity_of};
+use sparq_runstate::{CheckpointMeta, ENVS_BLOB, REPLAY_BLOB};
+use sparq_runstate::{load as load_checkpoint, policy_of};
 
 /// Keeps the pruner's generator (random criterion) apart from the other streams.
 const RNG_STREAM_PRUNE: u64 = 0x5EED_0002;

@@ -3,8 +3,8 @@
 //! second one exits at once (the last complete checkpoint stays good).
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Result, bail};
 use sparq::{Interrupted, RunOptions, Trainer};
@@ -37,7 +37,8 @@ extern "C" fn on_signal(_: libc::c_int) {
     if stop.swap(true, Ordering::SeqCst) {
         // Second signal: leave now. Checkpoints are renamed into place whole, so the last
         // complete one is still good; async-signal-safe calls only.
-        const MSG: &[u8] = b"\nsparq: second interrupt: exiting now; the last complete checkpoint is kept\n";
+        const MSG: &[u8] =
+            b"\nsparq: second interrupt: exiting now; the last complete checkpoint is kept\n";
         // SAFETY: write(2) and _exit(2) are async-signal-safe.
         unsafe {
             libc::write(2, MSG.as_ptr().cast(), MSG.len());
@@ -47,7 +48,9 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 fn install_signal_handlers() -> Arc<AtomicBool> {
-    let flag = STOP.get_or_init(|| Arc::new(AtomicBool::new(false))).clone();
+    let flag = STOP
+        .get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone();
     // SAFETY: the handler only touches an atomic and async-signal-safe calls.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);

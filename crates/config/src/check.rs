@@ -78,7 +78,11 @@ impl Config {
             "1..=2^53",
         )?;
         if env.python.trim().is_empty() {
-            return Err(invalid("env.python", "\"\"", "must name a Python interpreter"));
+            return Err(invalid(
+                "env.python",
+                "\"\"",
+                "must name a Python interpreter",
+            ));
         }
         if env.id.trim().is_empty() {
             return Err(invalid("env.id", "\"\"", "must name an environment"));

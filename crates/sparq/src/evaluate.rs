@@ -98,7 +98,12 @@ impl Policy {
     }
 
     /// Q-values of one observation, into `q`, with caller-owned buffers (no allocation once warm).
-    pub fn q_values_into(&self, obs: &[f32], scratch: &mut Scratch, q: &mut Vec<f32>) -> Result<()> {
+    pub fn q_values_into(
+        &self,
+        obs: &[f32],
+        scratch: &mut Scratch,
+        q: &mut Vec<f32>,
+    ) -> Result<()> {
         let want = self.net.spec().obs.len();
         anyhow::ensure!(
             obs.len() == want,

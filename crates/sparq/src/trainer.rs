@@ -19,9 +19,7 @@ use rand_pcg::Pcg64;
 use sparq_agent::{HostPolicy, Learner, NetSpec};
 use sparq_config::{CheckedConfig, Config};
 use sparq_envs::VecEnv;
-use sparq_log::{
-    EvalPoint, EventWriter, Progress, ProgressMode, ProgressStats, RunDir, Summary,
-};
+use sparq_log::{EvalPoint, EventWriter, Progress, ProgressMode, ProgressStats, RunDir, Summary};
 use sparq_prune::Pruner;
 use sparq_replay::{Batch, ReplayBuffer};
 use sparq_runstate::{CheckpointMeta, ENVS_BLOB, FORMAT, REPLAY_BLOB, VERSION};
@@ -222,11 +220,10 @@ impl Trainer {
     pub fn from_file(path: &Path, overrides: &[String], options: RunOptions) -> Result<Trainer> {
         let config = Config::load(path, overrides)?.check()?;
         let options = RunOptions {
-            name: options.name.clone().or_else(|| {
-                path.file_stem()
-                    .and_then(|s| s.to_str())
-                    .map(str::to_owned)
-            }),
+            name: options
+                .name
+                .clone()
+                .or_else(|| path.file_stem().and_then(|s| s.to_str()).map(str::to_owned)),
             ..options
         };
         Trainer::new(config, options)
@@ -409,7 +406,10 @@ impl Trainer {
     /// One vector step: act, store, learn for every training round due, then log, evaluate and
     /// checkpoint where an interval was crossed.
     pub fn step(&mut self) -> Result<()> {
-        anyhow::ensure!(!self.is_done(), "the run has already made its last env step");
+        anyhow::ensure!(
+            !self.is_done(),
+            "the run has already made its last env step"
+        );
         let c = self.cfg.config();
         let log = (
             c.log.log_interval,

@@ -63,12 +63,19 @@ fn training_through_the_bridge_gives_the_native_runs_weights_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let (native, bridge) = (tmp.path().join("native"), tmp.path().join("bridge"));
     let s_native = run(&native, config("CartPole-v1", &py, &["env.num_envs=2"])).unwrap();
-    let s_bridge = run(&bridge, config("gymnasium:CartPole-v1", &py, &["env.num_envs=2"])).unwrap();
+    let s_bridge = run(
+        &bridge,
+        config("gymnasium:CartPole-v1", &py, &["env.num_envs=2"]),
+    )
+    .unwrap();
     let (a, _) = sparq_runstate::load(&native).unwrap();
     let (b, _) = sparq_runstate::load(&bridge).unwrap();
     assert_eq!(a.meta.env_steps, 5000);
     // Compared without printing: the vectors are long.
-    assert!(a.tensors == b.tensors, "weights, target, masks or optimizer state differ");
+    assert!(
+        a.tensors == b.tensors,
+        "weights, target, masks or optimizer state differ"
+    );
     assert_eq!(s_native.eval, s_bridge.eval);
     assert_eq!(a.meta.episodes, b.meta.episodes);
 }
@@ -115,14 +122,30 @@ fn bad_cases_are_one_line_each_and_never_hang() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let Some(py) = python() else { return };
     let err = bridge_error("/nonexistent/python3", "gymnasium:CartPole-v1", None);
-    assert!(err.contains("cannot start the Python interpreter '/nonexistent/python3'"), "{err}");
+    assert!(
+        err.contains("cannot start the Python interpreter '/nonexistent/python3'"),
+        "{err}"
+    );
     let err = bridge_error(&py, "gymnasium:NoSuchEnv-v0", None);
-    assert!(err.contains("gymnasium.make('NoSuchEnv-v0') failed"), "{err}");
+    assert!(
+        err.contains("gymnasium.make('NoSuchEnv-v0') failed"),
+        "{err}"
+    );
     let err = bridge_error(&py, "gymnasium:Pendulum-v1", None);
-    assert!(err.contains("action space Box") && err.contains("is not Discrete"), "{err}");
+    assert!(
+        err.contains("action space Box") && err.contains("is not Discrete"),
+        "{err}"
+    );
     let err = bridge_error(&py, "gymnasium:Blackjack-v1", None);
-    assert!(err.contains("observation space Tuple") && err.contains("is not a Box"), "{err}");
-    let err = bridge_error("python3", "gymnasium:CartPole-v1", Some(Path::new("/nonexistent/envs.py")));
+    assert!(
+        err.contains("observation space Tuple") && err.contains("is not a Box"),
+        "{err}"
+    );
+    let err = bridge_error(
+        "python3",
+        "gymnasium:CartPole-v1",
+        Some(Path::new("/nonexistent/envs.py")),
+    );
     assert!(err.contains("cannot import"), "{err}");
 }
 
@@ -169,7 +192,11 @@ fn a_users_python_env_trains_and_a_dying_worker_stops_the_run_keeping_its_checkp
     let cfg = config(
         "gymnasium:Dying-v0",
         &py,
-        &[module_set.as_str(), "log.checkpoint_interval=1000", "log.eval_interval=0"],
+        &[
+            module_set.as_str(),
+            "log.checkpoint_interval=1000",
+            "log.eval_interval=0",
+        ],
     );
     let err = run(&dir, cfg).unwrap_err().to_string();
     assert!(

@@ -56,7 +56,10 @@ fn same_run(a: &Path, sa: &Summary, b: &Path, sb: &Summary) {
 fn resume_after_a_checkpoint_at_any_step_equals_the_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    let s_whole = Trainer::new(config(), options(&whole)).unwrap().run().unwrap();
+    let s_whole = Trainer::new(config(), options(&whole))
+        .unwrap()
+        .run()
+        .unwrap();
     assert!(s_whole.sparsity.global > 0.75, "{:?}", s_whole.sparsity);
 
     // Off the checkpoint interval on purpose, mid-round and mid-pruning.
@@ -66,7 +69,10 @@ fn resume_after_a_checkpoint_at_any_step_equals_the_uninterrupted_run() {
         t.train_for(stop_at).unwrap();
         t.checkpoint().unwrap();
         drop(t); // as if killed right after the checkpoint
-        let s = Trainer::resume(&dir, RunOptions::default()).unwrap().run().unwrap();
+        let s = Trainer::resume(&dir, RunOptions::default())
+            .unwrap()
+            .run()
+            .unwrap();
         same_run(&whole, &s_whole, &dir, &s);
     }
 }
@@ -75,7 +81,10 @@ fn resume_after_a_checkpoint_at_any_step_equals_the_uninterrupted_run() {
 fn the_stop_flag_checkpoints_and_resume_finishes_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    let s_whole = Trainer::new(config(), options(&whole)).unwrap().run().unwrap();
+    let s_whole = Trainer::new(config(), options(&whole))
+        .unwrap()
+        .run()
+        .unwrap();
 
     let dir = tmp.path().join("stopped");
     let stop = Arc::new(AtomicBool::new(false));
@@ -99,13 +108,18 @@ fn the_stop_flag_checkpoints_and_resume_finishes_exactly() {
         }
     });
     let err = t.run().unwrap_err();
-    let interrupted = err.downcast_ref::<Interrupted>().expect("an Interrupted error");
+    let interrupted = err
+        .downcast_ref::<Interrupted>()
+        .expect("an Interrupted error");
     assert!(interrupted.env_steps > 0 && interrupted.env_steps < 3000);
     assert!(interrupted.checkpoint.is_dir());
     assert!(err.to_string().contains("sparq train --resume"), "{err}");
     assert!(!dir.join("summary.json").exists());
 
-    let s = Trainer::resume(&dir, RunOptions::default()).unwrap().run().unwrap();
+    let s = Trainer::resume(&dir, RunOptions::default())
+        .unwrap()
+        .run()
+        .unwrap();
     same_run(&whole, &s_whole, &dir, &s);
 }
 
@@ -113,14 +127,24 @@ fn the_stop_flag_checkpoints_and_resume_finishes_exactly() {
 fn a_run_killed_before_its_first_checkpoint_resumes_from_step_zero() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    let s_whole = Trainer::new(config(), options(&whole)).unwrap().run().unwrap();
+    let s_whole = Trainer::new(config(), options(&whole))
+        .unwrap()
+        .run()
+        .unwrap();
 
     let dir = tmp.path().join("early");
     let mut t = Trainer::new(config(), options(&dir)).unwrap();
     t.train_for(300).unwrap(); // no checkpoint yet
     drop(t);
-    assert!(sparq_checkpoint::list(&dir.join("checkpoints")).unwrap().is_empty());
-    let s = Trainer::resume(&dir, RunOptions::default()).unwrap().run().unwrap();
+    assert!(
+        sparq_checkpoint::list(&dir.join("checkpoints"))
+            .unwrap()
+            .is_empty()
+    );
+    let s = Trainer::resume(&dir, RunOptions::default())
+        .unwrap()
+        .run()
+        .unwrap();
     same_run(&whole, &s_whole, &dir, &s);
 }
 
@@ -128,7 +152,13 @@ fn a_run_killed_before_its_first_checkpoint_resumes_from_step_zero() {
 fn resume_refuses_a_finished_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("done");
-    Trainer::new(config(), options(&dir)).unwrap().run().unwrap();
-    let err = Trainer::resume(&dir, RunOptions::default()).err().unwrap().to_string();
+    Trainer::new(config(), options(&dir))
+        .unwrap()
+        .run()
+        .unwrap();
+    let err = Trainer::resume(&dir, RunOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("this run finished"), "{err}");
 }
