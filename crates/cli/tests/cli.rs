@@ -411,3 +411,150 @@ fn pruning_during_training_reaches_the_target_sparsity() {
         serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
     assert!((summary["sparsity"]["global"].as_f64().unwrap() - 0.9).abs() < 0.005);
 }
+
+/// Issue 18's repro: lr 1e30 without clipping, a checkpoint every 100 steps and no log or eval
+/// check in between. No checkpoint may hold NaN, and the message names the one that is kept.
+#[test]
+fn nan_guard_never_writes_a_non_finite_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = train(
+        &run,
+        &[
+            "--set",
+            "agent.lr=1e30",
+            "--set",
+            "agent.max_grad_norm=0",
+            "--set",
+            "log.checkpoint_interval=100",
+            "--set",
+            "log.eval_interval=0",
+            "--set",
+            "log.log_interval=2000",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err.lines().last().unwrap_or_default();
+    assert!(
+        line.contains("diverged") && line.contains("not finite"),
+        "{line}"
+    );
+    let latest = std::fs::read_to_string(run.join("checkpoints/latest")).unwrap();
+    assert!(
+        line.contains(latest.trim()),
+        "the message names the kept checkpoint: {line}"
+    );
+    for cp in std::fs::read_dir(run.join("checkpoints")).unwrap() {
+        let cp = cp.unwrap().path();
+        if cp.is_dir() {
+            let eval = sparq(&["eval", cp.to_str().unwrap(), "--episodes", "1", "--json"]);
+            assert!(
+                eval.status.success(),
+                "{}: {}",
+                cp.display(),
+                String::from_utf8_lossy(&eval.stderr)
+            );
+        }
+    }
+    // With no checkpoint at all, the message says so instead of promising one.
+    let run2 = tmp.path().join("run2");
+    let out = train(
+        &run2,
+        &[
+            "--set",
+            "agent.lr=1e30",
+            "--set",
+            "agent.max_grad_norm=0",
+            "--set",
+            "log.checkpoint_interval=0",
+            "--set",
+            "log.eval_interval=0",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or_default()
+            .contains("no checkpoint was written"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resume_refuses_set_so_config_and_checkpoints_never_disagree() {
+    let out = sparq(&["train", "--resume", "somewhere", "--set", "agent.lr=1"]);
+    let line = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        line.contains("--set") && line.contains("--resume"),
+        "{line}"
+    );
+}
+
+/// Ctrl-C: the run finishes its step, writes a checkpoint, names the resume command and exits
+/// 130; `--resume` then ends exactly where the uninterrupted run ends.
+#[test]
+fn sigint_checkpoints_and_resume_finishes_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let long = [
+        "--set",
+        "run.total_steps=6000",
+        "--set",
+        "log.checkpoint_interval=2000",
+    ];
+    let whole = tmp.path().join("whole");
+    assert!(train(&whole, &long).status.success());
+
+    let cut = tmp.path().join("cut");
+    let config = repo_file("configs/cartpole_dqn.toml");
+    let mut args = vec!["train", config.as_str(), "--run-dir", cut.to_str().unwrap()];
+    args.extend_from_slice(QUICK);
+    args.extend_from_slice(&long);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sparq"))
+        .args(&args)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupt once training is under way (config.toml is written before the first step).
+    while !cut.join("config.toml").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let line = err.lines().last().unwrap_or_default();
+    assert!(
+        line.contains(&format!(
+            "resume with: sparq train --resume {}",
+            cut.display()
+        )),
+        "{line}"
+    );
+    assert!(!cut.join("summary.json").exists());
+
+    let resumed = sparq(&["train", "--resume", cut.to_str().unwrap()]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let last = "checkpoints/step_0000006000/tensors.safetensors";
+    let (a, b) = (
+        std::fs::read(whole.join(last)).unwrap(),
+        std::fs::read(cut.join(last)).unwrap(),
+    );
+    assert!(
+        a == b,
+        "resumed weights differ from the uninterrupted run's"
+    );
+    let summary = |dir: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+    };
+    assert_eq!(summary(&whole)["eval"], summary(&cut)["eval"]);
+}
