@@ -13,25 +13,8 @@ use sparq_replay::{Batch, ObsEncoding, PerParams, ReplayBuffer, ReplayConfig};
 /// Environments per `VecEnv` in every seed (a restore needs the same count).
 pub const NUM_ENVS: usize = 2;
 
-/// The checkpoint's `meta.json`, field for field like the trainer's `CheckpointMeta` (crates/cli),
-/// with the libtorch-side types (`NetSpec`, `EvalPoint`) left as JSON.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FuzzMeta {
-    pub format: String,
-    pub version: u32,
-    pub env_id: String,
-    pub net: serde_json::Value,
-    pub config: String,
-    pub env_steps: u64,
-    pub grad_steps: u64,
-    pub optimizer_step: u64,
-    pub episodes: u64,
-    pub wall_s: f64,
-    pub pruner: Option<Pruner>,
-    pub rng: Pcg64,
-    pub stats: (f32, f32, u64),
-    pub evals: Vec<serde_json::Value>,
-}
+/// The checkpoint's `meta.json`: the trainer's own schema, not a copy of it.
+pub use sparq_runstate::CheckpointMeta as FuzzMeta;
 
 fn fill(buf: &mut ReplayBuffer, steps: usize, rng: &mut Pcg64) {
     let (n, ol) = (buf.config().num_envs, buf.config().obs_len);
@@ -254,11 +237,16 @@ pub fn checkpoints() -> std::io::Result<Vec<CheckpointSeed>> {
     let mut out = Vec::new();
     for (k, (env, pruner, replay)) in cases.into_iter().enumerate() {
         let (id, env_blob) = &envs[env % envs.len()];
+        let spec = sparq_envs::spec(id).map_err(std::io::Error::other)?;
+        let network = sparq_config::NetworkConfig {
+            hidden: vec![16, 16],
+            ..Default::default()
+        };
         let meta = FuzzMeta {
-            format: "sparq-dqn".into(),
-            version: 1,
+            format: sparq_runstate::FORMAT.into(),
+            version: sparq_runstate::VERSION,
             env_id: id.clone(),
-            net: serde_json::json!({"obs": [4], "hidden": [16, 16], "actions": 2}),
+            net: sparq_policy::NetSpec::from_config(&network, false, spec.obs_space, spec.num_actions),
             config: config(id)?,
             env_steps: 1200,
             grad_steps: 50,
@@ -268,7 +256,12 @@ pub fn checkpoints() -> std::io::Result<Vec<CheckpointSeed>> {
             pruner: pruner.map(|i| pruners[i].clone()),
             rng: Pcg64::seed_from_u64(k as u64),
             stats: (1.5, -0.25, 3),
-            evals: vec![serde_json::json!({"env_steps": 1000, "return_mean": 21.5})],
+            evals: vec![sparq_log::EvalPoint {
+                env_steps: 1000,
+                wall_s: 1.0,
+                return_mean: 21.5,
+            }],
+            best: None,
         };
         let mut blobs: Vec<(&str, &[u8])> = vec![("envs.json", env_blob)];
         if let Some(r) = replay {
