@@ -124,6 +124,7 @@ impl Policy {
         sparsity_of(&self.net, &self.config)
     }
 
+    /// The network itself, for batched or allocation-free use ([`HostPolicy::q_values`]).
     pub fn network(&self) -> &HostPolicy {
         &self.net
     }

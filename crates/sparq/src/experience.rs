@@ -40,6 +40,7 @@ pub struct Collector {
 }
 
 impl Collector {
+    /// Buffers sized for `envs`.
     pub fn new(envs: &VecEnv) -> Self {
         let len = envs.num_envs() * envs.obs_len();
         Collector {

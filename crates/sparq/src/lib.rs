@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! sparq: deep reinforcement learning with pruning built in.
 //!
 //! A [`Trainer`] runs DQN from a TOML config (a file, a string, or the typed [`Config`]) on a

@@ -61,14 +61,22 @@ pub struct RunOptions {
 pub enum Event {
     /// An episode of a training environment ended.
     Episode {
+        /// Env steps done when it ended.
         env_steps: u64,
+        /// Its undiscounted return.
         episode_return: f64,
+        /// Its length in steps.
         length: u32,
     },
     /// A periodic greedy evaluation.
     Eval(EvalPoint),
     /// A checkpoint was written.
-    Checkpoint { env_steps: u64, path: PathBuf },
+    Checkpoint {
+        /// Env steps it holds.
+        env_steps: u64,
+        /// Its directory.
+        path: PathBuf,
+    },
 }
 
 /// The error [`Trainer::run`] returns when its stop flag was raised: the run was checkpointed
@@ -80,8 +88,11 @@ pub enum Event {
     run_dir.display()
 )]
 pub struct Interrupted {
+    /// Env steps done (and checkpointed).
     pub env_steps: u64,
+    /// The checkpoint written on the interrupt.
     pub checkpoint: PathBuf,
+    /// The run directory to resume.
     pub run_dir: PathBuf,
 }
 
@@ -345,9 +356,11 @@ impl Trainer {
         self.observer = Some(Box::new(f));
     }
 
+    /// The run's checked config.
     pub fn config(&self) -> &CheckedConfig {
         &self.cfg
     }
+    /// The run directory.
     pub fn run_dir(&self) -> &Path {
         self.run_dir.root()
     }
