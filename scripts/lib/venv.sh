@@ -19,7 +19,8 @@ sparq_venv() {
   [[ -f $req ]] || { echo "sparq_venv: no requirements file $req" >&2; return 2; }
   cache=${SPARQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparq}
   python=${SPARQ_PYTHON:-python3}
-  hash=$(cat "$req" "$nodeps" 2>/dev/null | sha256sum | cut -c1-12)
+  # Same bytes as `cat req nodeps`, without a failing cat: callers run under pipefail.
+  hash=$({ cat "$req"; if [[ -f $nodeps ]]; then cat "$nodeps"; fi; } | sha256sum | cut -c1-12)
   venv=$cache/venv-$name-$hash
   [[ -f $venv/.complete ]] && return 0
   if ! command -v "$python" >/dev/null 2>&1 || ! "$python" -m venv --help >/dev/null 2>&1; then
