@@ -123,7 +123,7 @@ pub struct Trainer {
     progress: Progress,
     /// Notes (evaluations) on stderr; off for quiet library use.
     verbose: bool,
-    observer: Option<Box<dyn FnMut(&Event)>>,
+    observer: Option<Box<dyn FnMut(&Event) + Send>>,
     stop: Option<Arc<AtomicBool>>,
     recent: VecDeque<f64>,
     started: Instant,
@@ -352,7 +352,7 @@ impl Trainer {
     }
 
     /// Calls `f` with every [`Event`] from now on.
-    pub fn on_event(&mut self, f: impl FnMut(&Event) + 'static) {
+    pub fn on_event(&mut self, f: impl FnMut(&Event) + Send + 'static) {
         self.observer = Some(Box::new(f));
     }
 
