@@ -2,9 +2,9 @@
 //! through its stop flag, or killed before its first checkpoint ends with the same weights,
 //! optimizer state and evaluation as the uninterrupted run.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use sparq::{Config, Interrupted, RunOptions, Summary, Trainer};
 
@@ -45,22 +45,37 @@ fn final_state(dir: &Path) -> Vec<(String, Vec<f32>)> {
     cp.tensors
 }
 
-fn same_run(a: &Path, sa: &Summary, b: &Path, sb: &Summary) {
-    assert_eq!(final_state(a), final_state(b));
-    assert_eq!(sa.eval, sb.eval);
-    assert_eq!(sa.evals.len(), sb.evals.len());
-    assert_eq!(sa.sparsity, sb.sparsity);
+/// The uninterrupted run every test compares with, trained once per test process (in cargo's
+/// scratch directory for integration tests).
+fn whole() -> &'static (PathBuf, Summary) {
+    static WHOLE: OnceLock<(PathBuf, Summary)> = OnceLock::new();
+    WHOLE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("resume-whole");
+        let _ = std::fs::remove_dir_all(&dir);
+        let summary = Trainer::new(config(), options(&dir))
+            .unwrap()
+            .run()
+            .unwrap();
+        (dir, summary)
+    })
+}
+
+/// `dir`'s run ended exactly as the uninterrupted one did.
+fn same_as_whole(dir: &Path, s: &Summary) {
+    let (whole_dir, whole) = whole();
+    assert!(
+        final_state(whole_dir) == final_state(dir),
+        "final tensors differ"
+    );
+    assert_eq!(whole.eval, s.eval);
+    assert_eq!(whole.evals.len(), s.evals.len());
+    assert_eq!(whole.sparsity, s.sparsity);
 }
 
 #[test]
 fn resume_after_a_checkpoint_at_any_step_equals_the_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let whole = tmp.path().join("whole");
-    let s_whole = Trainer::new(config(), options(&whole))
-        .unwrap()
-        .run()
-        .unwrap();
-    assert!(s_whole.sparsity.global > 0.75, "{:?}", s_whole.sparsity);
+    assert!(whole().1.sparsity.global > 0.75, "{:?}", whole().1.sparsity);
 
     // Off the checkpoint interval on purpose, mid-round and mid-pruning.
     for stop_at in [1, 777, 2001] {
@@ -73,18 +88,13 @@ fn resume_after_a_checkpoint_at_any_step_equals_the_uninterrupted_run() {
             .unwrap()
             .run()
             .unwrap();
-        same_run(&whole, &s_whole, &dir, &s);
+        same_as_whole(&dir, &s);
     }
 }
 
 #[test]
 fn the_stop_flag_checkpoints_and_resume_finishes_exactly() {
     let tmp = tempfile::tempdir().unwrap();
-    let whole = tmp.path().join("whole");
-    let s_whole = Trainer::new(config(), options(&whole))
-        .unwrap()
-        .run()
-        .unwrap();
 
     let dir = tmp.path().join("stopped");
     let stop = Arc::new(AtomicBool::new(false));
@@ -120,17 +130,12 @@ fn the_stop_flag_checkpoints_and_resume_finishes_exactly() {
         .unwrap()
         .run()
         .unwrap();
-    same_run(&whole, &s_whole, &dir, &s);
+    same_as_whole(&dir, &s);
 }
 
 #[test]
 fn a_run_killed_before_its_first_checkpoint_resumes_from_step_zero() {
     let tmp = tempfile::tempdir().unwrap();
-    let whole = tmp.path().join("whole");
-    let s_whole = Trainer::new(config(), options(&whole))
-        .unwrap()
-        .run()
-        .unwrap();
 
     let dir = tmp.path().join("early");
     let mut t = Trainer::new(config(), options(&dir)).unwrap();
@@ -145,7 +150,7 @@ fn a_run_killed_before_its_first_checkpoint_resumes_from_step_zero() {
         .unwrap()
         .run()
         .unwrap();
-    same_run(&whole, &s_whole, &dir, &s);
+    same_as_whole(&dir, &s);
 }
 
 #[test]
