@@ -512,7 +512,7 @@ fn sigint_checkpoints_and_resume_finishes_exactly() {
     let mut args = vec!["train", config.as_str(), "--run-dir", cut.to_str().unwrap()];
     args.extend_from_slice(QUICK);
     args.extend_from_slice(&long);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sparq"))
+    let child = Command::new(env!("CARGO_BIN_EXE_sparq"))
         .args(&args)
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

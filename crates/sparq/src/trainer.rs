@@ -123,7 +123,7 @@ pub struct Trainer {
     progress: Progress,
     /// Notes (evaluations) on stderr; off for quiet library use.
     verbose: bool,
-    observer: Option<Box<dyn FnMut(&Event) + Send>>,
+    observer: Option<Observer>,
     stop: Option<Arc<AtomicBool>>,
     recent: VecDeque<f64>,
     started: Instant,
@@ -132,6 +132,9 @@ pub struct Trainer {
     /// cost a pruned run 10 % of its wall time.
     sparsity: Option<f64>,
 }
+
+/// A caller's callback for [`Event`]s.
+type Observer = Box<dyn FnMut(&Event) + Send>;
 
 /// The trainer's own state that checkpoints carry.
 struct TrainerState {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use sparq::{Config, RunOptions, Trainer};
-use sparq_envs::{Env, VecEnv};
+use sparq_envs::VecEnv;
 
 /// The worker settings are per process: these tests take turns.
 static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
