@@ -3,6 +3,7 @@
 //! [`main`] gets every `sparq` command for them too.
 
 mod env_cmd;
+mod error_line;
 mod eval;
 mod export_cmd;
 mod plot;
@@ -84,8 +85,7 @@ where
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let text = format!("{e:#}");
-            eprintln!("sparq: {}", text.lines().collect::<Vec<_>>().join(" "));
+            eprintln!("sparq: {}", error_line::error_line(&e));
             ExitCode::FAILURE
         }
     }

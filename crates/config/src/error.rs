@@ -52,7 +52,8 @@ pub enum ConfigError {
     },
 
     /// The `[prune]` section does not resolve against this run's training length.
-    #[error("{0}")]
+    /// Transparent: its message is the whole line, so it must not also come back as a cause.
+    #[error(transparent)]
     Prune(#[from] sparq_prune::PruneError),
 
     /// The resolved config could not be written as TOML.
