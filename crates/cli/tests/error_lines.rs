@@ -33,7 +33,11 @@ fn one_line(out: &Output) -> String {
 }
 
 fn assert_said_once(line: &str, part: &str) {
-    assert_eq!(line.matches(part).count(), 1, "'{part}' not said once: {line}");
+    assert_eq!(
+        line.matches(part).count(),
+        1,
+        "'{part}' not said once: {line}"
+    );
 }
 
 #[test]
