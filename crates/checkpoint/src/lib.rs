@@ -8,10 +8,12 @@
 //! or corrupted checkpoint is reported, never loaded.
 
 mod manifest;
+mod read;
 
+use read::{MAX_LATEST_BYTES, MAX_MANIFEST_BYTES, read_bounded};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -32,6 +34,16 @@ pub enum CheckpointError {
     },
     #[error("{0} is not a sparq checkpoint or run directory (no MANIFEST, no checkpoints/latest)")]
     NotACheckpoint(PathBuf),
+    /// `checkpoints/latest` is missing, unreadable or names an incomplete checkpoint; `newest`
+    /// is the newest complete one, which the user may pass explicitly.
+    #[error("{}", latest_unusable(.latest, .why, .newest.as_deref()))]
+    LatestUnusable {
+        latest: PathBuf,
+        why: String,
+        newest: Option<PathBuf>,
+    },
+    #[error("{0} holds no complete checkpoint")]
+    NoCompleteCheckpoint(PathBuf),
     #[error("{path}: checkpoint is corrupted: {what}")]
     Corrupted { path: PathBuf, what: String },
     #[error(
@@ -40,6 +52,20 @@ pub enum CheckpointError {
     Unsupported { path: PathBuf, found: String },
     #[error("{path}: {what}")]
     Invalid { path: PathBuf, what: String },
+}
+
+fn latest_unusable(latest: &Path, why: &str, newest: Option<&Path>) -> String {
+    match newest {
+        Some(newest) => format!(
+            "{} is unusable ({why}); the newest complete checkpoint is {}: pass it explicitly or use --checkpoint newest",
+            latest.display(),
+            newest.display()
+        ),
+        None => format!(
+            "{} is unusable ({why}) and no complete checkpoint remains",
+            latest.display()
+        ),
+    }
 }
 
 /// The checkpoint format this build writes and reads (the MANIFEST's first line).
@@ -221,18 +247,17 @@ pub fn list(checkpoints_dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     Ok(out)
 }
 
-/// Keeps the newest `keep` of the rotating `step_*` checkpoints; others (e.g. `best`) stay.
+/// Keeps the newest `keep` complete `step_*` checkpoints (by step) and removes older complete
+/// ones; `newest` (the one just written) is never removed. Only complete checkpoints count
+/// towards `keep`, so a damaged newer directory can never cause the last good one to go; damaged
+/// ones are left for the user to look at. Others (e.g. `best`) stay.
 fn prune_old(checkpoints_dir: &Path, newest: &str, keep: usize) -> Result<(), CheckpointError> {
-    let all: Vec<PathBuf> = list(checkpoints_dir)?
+    let complete: Vec<(u64, PathBuf)> = steps(checkpoints_dir)?
         .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("step_"))
-        })
+        .filter(|(_, p)| check_complete(p).is_ok())
         .collect();
-    let excess = all.len().saturating_sub(keep);
-    for p in all.into_iter().take(excess) {
+    let excess = complete.len().saturating_sub(keep);
+    for (_, p) in complete.into_iter().take(excess) {
         if p.file_name().and_then(|n| n.to_str()) != Some(newest) {
             fs::remove_dir_all(&p).map_err(io(&p))?;
         }
@@ -240,43 +265,172 @@ fn prune_old(checkpoints_dir: &Path, newest: &str, keep: usize) -> Result<(), Ch
     Ok(())
 }
 
-/// The checkpoint directory meant by `path`: a checkpoint itself, or a run directory (its
-/// `checkpoints/latest`), or a `checkpoints/` directory.
-pub fn resolve(path: &Path) -> Result<PathBuf, CheckpointError> {
-    if !path.exists() {
-        return Err(io(path)(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no such file or directory",
-        )));
+/// The `step_<n>` directories of `checkpoints_dir`, complete or not, by step.
+fn steps(checkpoints_dir: &Path) -> Result<Vec<(u64, PathBuf)>, CheckpointError> {
+    let rd = match fs::read_dir(checkpoints_dir) {
+        Ok(rd) => rd,
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(io(checkpoints_dir)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(io(checkpoints_dir))?;
+        let step = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_prefix("step_"))
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u64>().ok());
+        if let Some(step) = step {
+            out.push((step, entry.path()));
+        }
     }
-    if path.join(MANIFEST).is_file() {
-        return Ok(path.to_path_buf());
+    out.sort();
+    Ok(out)
+}
+
+/// Why the checkpoint directory `dir` is not complete: its MANIFEST must be a regular file that
+/// parses under its seal, in this build's format, and every file it lists must be a regular file
+/// of the listed size. Cheap (no hashing): [`load`] verifies every byte.
+fn check_complete(dir: &Path) -> Result<(), Incomplete> {
+    let manifest_path = dir.join(MANIFEST);
+    let text = read_bounded(
+        &manifest_path,
+        MAX_MANIFEST_BYTES,
+        "a MANIFEST holds at most",
+        Some(dir),
+    )
+    .map_err(|e| Incomplete::Damaged(reason(&e)))?;
+    if Manifest::foreign_format(&text).is_some() {
+        return Err(Incomplete::ForeignFormat);
     }
+    let manifest = Manifest::parse(&text).map_err(Incomplete::Damaged)?;
+    for entry in manifest.entries() {
+        let p = dir.join(&entry.name);
+        let why = match fs::metadata(&p) {
+            Ok(m) if m.is_file() && m.len() == entry.size => continue,
+            Ok(_) => "is not the regular file of the size its MANIFEST lists".to_string(),
+            Err(e) => e.to_string(),
+        };
+        return Err(Incomplete::Damaged(format!("{}: {why}", entry.name)));
+    }
+    Ok(())
+}
+
+/// Why [`check_complete`] refused a checkpoint.
+enum Incomplete {
+    /// Sealed by another sparq version: complete, but [`load`] refuses it by name.
+    ForeignFormat,
+    Damaged(String),
+}
+
+/// An error's text without the path it names (the caller's message names it).
+fn reason(e: &CheckpointError) -> String {
+    match e {
+        CheckpointError::Io { source, .. } => source.to_string(),
+        CheckpointError::Corrupted { what, .. } | CheckpointError::Invalid { what, .. } => {
+            what.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The newest complete `step_*` checkpoint in `checkpoints_dir` (by step, whatever `latest`
+/// says), if any: what eval and `--resume` fall back to when `latest` is unusable and the user
+/// asks for it (`--checkpoint newest`).
+pub fn newest_complete(checkpoints_dir: &Path) -> Result<Option<PathBuf>, CheckpointError> {
+    Ok(steps(checkpoints_dir)?
+        .into_iter()
+        .rev()
+        .map(|(_, p)| p)
+        .find(|p| check_complete(p).is_ok()))
+}
+
+/// [`newest_complete`] for what a user passes: a run directory or its `checkpoints/`.
+pub fn resolve_newest(path: &Path) -> Result<PathBuf, CheckpointError> {
+    fs::metadata(path).map_err(io(path))?;
     for dir in [path.join("checkpoints"), path.to_path_buf()] {
-        let latest = dir.join(LATEST);
-        if latest.is_file() {
-            let name = fs::read_to_string(&latest).map_err(io(&latest))?;
-            let cp = dir.join(name.trim());
-            if name.trim().is_empty() || name.contains('/') || !cp.join(MANIFEST).is_file() {
-                return Err(CheckpointError::Corrupted {
-                    path: latest,
-                    what: format!(
-                        "names '{}', which is not a complete checkpoint",
-                        name.trim()
-                    ),
-                });
-            }
+        if let Some(cp) = newest_complete(&dir)? {
             return Ok(cp);
         }
     }
+    Err(CheckpointError::NoCompleteCheckpoint(path.to_path_buf()))
+}
+
+/// The checkpoint directory meant by `path`: a checkpoint itself, or a run directory (its
+/// `checkpoints/latest`), or a `checkpoints/` directory. When `latest` is missing, unreadable or
+/// names a checkpoint that is not complete, the error names the newest complete one.
+pub fn resolve(path: &Path) -> Result<PathBuf, CheckpointError> {
+    // metadata, not exists(): a symlink loop is reported as one (ELOOP), not as "not found".
+    fs::metadata(path).map_err(io(path))?;
+    // Anything named MANIFEST makes this a checkpoint; load then says what is wrong with it.
+    if fs::symlink_metadata(path.join(MANIFEST)).is_ok() {
+        return Ok(path.to_path_buf());
+    }
+    let candidates = [path.join("checkpoints"), path.to_path_buf()];
+    for dir in &candidates {
+        let latest = dir.join(LATEST);
+        if fs::symlink_metadata(&latest).is_err() {
+            continue;
+        }
+        return match read_latest(dir, &latest) {
+            Ok(cp) => Ok(cp),
+            Err(why) => Err(CheckpointError::LatestUnusable {
+                latest,
+                why,
+                newest: newest_complete(dir)?,
+            }),
+        };
+    }
+    for dir in &candidates {
+        if let Some(newest) = newest_complete(dir)? {
+            return Err(CheckpointError::LatestUnusable {
+                latest: dir.join(LATEST),
+                why: "missing".into(),
+                newest: Some(newest),
+            });
+        }
+    }
     Err(CheckpointError::NotACheckpoint(path.to_path_buf()))
+}
+
+/// The checkpoint `latest` names, or why it names none usable.
+fn read_latest(dir: &Path, latest: &Path) -> Result<PathBuf, String> {
+    let bytes = read_bounded(latest, MAX_LATEST_BYTES, "latest holds at most", None)
+        .map_err(|e| reason(&e))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("empty".into());
+    }
+    if name.contains('/') || name.starts_with('.') || name.contains('\n') {
+        return Err(format!(
+            "names '{}', not a checkpoint name",
+            name.escape_default()
+        ));
+    }
+    let cp = dir.join(name);
+    match check_complete(&cp) {
+        // Another sparq's checkpoint is complete: load names its format.
+        Ok(()) | Err(Incomplete::ForeignFormat) => Ok(cp),
+        Err(Incomplete::Damaged(why)) => Err(format!(
+            "names '{name}', which is not a complete checkpoint: {why}"
+        )),
+    }
 }
 
 /// Reads and verifies the checkpoint at `dir` (see [`resolve`] for what `dir` may be).
 pub fn load<M: DeserializeOwned>(path: &Path) -> Result<Loaded<M>, CheckpointError> {
     let dir = resolve(path)?;
     let manifest_path = dir.join(MANIFEST);
-    let text = fs::read(&manifest_path).map_err(io(&manifest_path))?;
+    let text = read_bounded(
+        &manifest_path,
+        MAX_MANIFEST_BYTES,
+        "a MANIFEST holds at most",
+        Some(&dir),
+    )?;
     if let Some(found) = Manifest::foreign_format(&text) {
         return Err(CheckpointError::Unsupported {
             path: manifest_path,
@@ -290,7 +444,7 @@ pub fn load<M: DeserializeOwned>(path: &Path) -> Result<Loaded<M>, CheckpointErr
     let mut contents = BTreeMap::new();
     for entry in manifest.entries() {
         let p = dir.join(&entry.name);
-        let bytes = fs::read(&p).map_err(io(&p))?;
+        let bytes = read_bounded(&p, entry.size, "the MANIFEST says", Some(&dir))?;
         entry
             .verify(&bytes)
             .map_err(|what| CheckpointError::Corrupted {

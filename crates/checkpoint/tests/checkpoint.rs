@@ -152,6 +152,7 @@ fn not_a_checkpoint() {
         load::<Meta>(&tmp.path().join("missing"))
             .unwrap_err()
             .to_string()
+            .to_lowercase()
             .contains("no such file")
     );
 }
