@@ -34,6 +34,9 @@ pub enum LogError {
     /// `RunDir::create` on a directory that already holds a run.
     #[error("run directory {} already holds a run ({found} exists); pick a new run name or resume it", path.display())]
     RunExists { path: PathBuf, found: String },
+    /// Another live process holds the run directory's lock.
+    #[error("run directory {} is in use by {}; wait for it to finish or stop it", path.display(), holder(*pid))]
+    Locked { path: PathBuf, pid: Option<u32> },
     /// `RunDir::open` on a directory that holds no run.
     #[error("{} is not a sparq run directory (no config.toml)", path.display())]
     NotARun { path: PathBuf },
@@ -49,5 +52,12 @@ impl LogError {
             path: path.into(),
             source,
         }
+    }
+}
+
+fn holder(pid: Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!("sparq process {pid}"),
+        None => "another sparq process".to_owned(),
     }
 }

@@ -4,6 +4,7 @@
 mod atomic;
 mod error;
 pub mod histogram;
+mod lock;
 pub mod progress;
 pub mod proto;
 mod reader;
@@ -15,6 +16,7 @@ mod writer;
 pub use atomic::write_atomic;
 pub use error::LogError;
 pub use histogram::histogram_of;
+pub use lock::{LOCK_FILE, RunLock};
 pub use progress::{Progress, ProgressMode, ProgressStats};
 pub use proto::Event;
 pub use reader::{event_files, read_events, truncate_after};

@@ -3,29 +3,50 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::summary::Summary;
-use crate::{EventWriter, LogError, event_files, write_atomic};
+use crate::{EventWriter, LogError, RunLock, event_files, write_atomic};
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 
-/// A run directory; holds only its path, every accessor is cheap.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A run directory: its path, and for the process that trains it the directory's lock.
+///
+/// The lock ([`RunLock`], an OS `flock` on `<run>/.lock`) is shared by clones and released when
+/// the last clone is dropped or the process ends, so a trainer that keeps its `RunDir` for the
+/// whole run is the directory's one owner; a second `train` or `--resume` on it is refused with
+/// the holder's PID, and a killed process leaves no stale lock.
+#[derive(Clone, Debug)]
 pub struct RunDir {
     root: PathBuf,
+    lock: Option<Arc<RunLock>>,
 }
 
+impl PartialEq for RunDir {
+    fn eq(&self, other: &Self) -> bool {
+        self.root == other.root
+    }
+}
+
+impl Eq for RunDir {}
+
 impl RunDir {
-    /// Creates a fresh run directory (and its parents and `checkpoints/`). Refuses one that
-    /// already holds a run (a config.toml, summary.json or event file), and proves the location
-    /// writable now, so a typo'd or read-only path fails before training starts rather than at
-    /// the first checkpoint.
+    /// Creates a fresh run directory (and its parents and `checkpoints/`) and locks it. Refuses
+    /// one that another process holds, or that already holds a run (a config.toml, summary.json
+    /// or event file), and proves the location writable now, so a typo'd or read-only path
+    /// fails before training starts rather than at the first checkpoint. The lock is taken
+    /// before the check, so of two concurrent creates exactly one proceeds (as long as the
+    /// winner writes its config.toml while it holds the returned `RunDir`).
     pub fn create(path: &Path) -> Result<RunDir, LogError> {
         std::fs::create_dir_all(path).map_err(|e| LogError::io("create directory", path, e))?;
+        probe_writable(path)?;
+        let lock = RunLock::acquire(path)?;
         let run = RunDir {
             root: path.to_owned(),
+            lock: Some(Arc::new(lock)),
         };
         if let Some(found) = run.existing_run_file()? {
             return Err(LogError::RunExists {
@@ -33,17 +54,26 @@ impl RunDir {
                 found,
             });
         }
-        probe_writable(path)?;
         let checkpoints = run.checkpoints_dir();
         std::fs::create_dir_all(&checkpoints)
             .map_err(|e| LogError::io("create directory", &checkpoints, e))?;
         Ok(run)
     }
 
-    /// Opens an existing run (one with a config.toml), e.g. to resume or evaluate it.
+    /// Opens an existing run (one with a config.toml) to resume it: like [`RunDir::open`], and
+    /// takes the run's lock, so a run that is still live in another process is refused (naming
+    /// its PID) and cannot be resumed twice at once.
+    pub fn open_for_resume(path: &Path) -> Result<RunDir, LogError> {
+        let mut run = RunDir::open(path)?;
+        run.lock = Some(Arc::new(RunLock::acquire(path)?));
+        Ok(run)
+    }
+
+    /// Opens an existing run (one with a config.toml) to read it, without its lock.
     pub fn open(path: &Path) -> Result<RunDir, LogError> {
         let run = RunDir {
             root: path.to_owned(),
+            lock: None,
         };
         if !path.is_dir() {
             let e = std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory");
@@ -55,6 +85,11 @@ impl RunDir {
             });
         }
         Ok(run)
+    }
+
+    /// The lock this process holds on the run, if it opened the run to write it.
+    pub fn lock(&self) -> Option<&RunLock> {
+        self.lock.as_deref()
     }
 
     pub fn root(&self) -> &Path {
@@ -132,7 +167,13 @@ impl RunDir {
 
 /// Creates, writes and removes a small file in `dir`.
 fn probe_writable(dir: &Path) -> Result<(), LogError> {
-    let probe = dir.join(format!(".sparq-write-probe.{}", std::process::id()));
+    // Unique per call, not only per process: two threads may create runs at once.
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let probe = dir.join(format!(
+        ".sparq-write-probe.{}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
     let fail = |e| LogError::io("write in", dir, e);
     let mut file = std::fs::File::options()
         .write(true)

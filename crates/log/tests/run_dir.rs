@@ -28,34 +28,36 @@ fn create_makes_layout_and_parents() {
     assert_eq!(run.config_path(), root.join("config.toml"));
     assert_eq!(run.summary_path(), root.join("summary.json"));
     assert_eq!(run.root(), root);
-    // The write probe leaves nothing behind.
-    let names: Vec<_> = std::fs::read_dir(&root)
+    // The write probe leaves nothing behind; the lock file stays (it holds no lock once the
+    // process is gone).
+    let mut names: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, vec!["checkpoints"]);
+    names.sort();
+    assert_eq!(names, vec![".lock", "checkpoints"]);
 }
 
 #[test]
 fn create_refuses_an_existing_run() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("run");
-    let run = RunDir::create(&root).unwrap();
+    drop(RunDir::create(&root).unwrap());
     // An empty leftover directory is fine to reuse.
-    RunDir::create(&root).unwrap();
+    let run = RunDir::create(&root).unwrap();
     run.write_config("seed = 1\n").unwrap();
+    let config_path = run.config_path();
+    drop(run);
     let err = RunDir::create(&root).unwrap_err();
     assert!(matches!(&err, LogError::RunExists { found, .. } if found == "config.toml"));
     let msg = err.to_string();
     assert!(msg.contains("already holds a run") && msg.contains("run") && !msg.contains('\n'));
-    assert_eq!(
-        std::fs::read_to_string(run.config_path()).unwrap(),
-        "seed = 1\n"
-    );
+    assert_eq!(std::fs::read_to_string(config_path).unwrap(), "seed = 1\n");
 
     let other = tmp.path().join("other");
     let run2 = RunDir::create(&other).unwrap();
     run2.write_summary(&summary()).unwrap();
+    drop(run2);
     let err = RunDir::create(&other).unwrap_err();
     assert!(matches!(err, LogError::RunExists { found, .. } if found == "summary.json"));
 
