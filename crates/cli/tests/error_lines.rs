@@ -62,6 +62,92 @@ fn prune_range_errors_are_said_once() {
         "--run-dir",
         run.to_str().unwrap(),
     ]));
-    assert_said_once(&line, "prune.target_sparsity = 2");
+    assert_said_once(&line, "out of range: allowed [0, 1)");
+    assert!(line.contains("--set prune.target_sparsity=2"), "{line}");
     assert!(!run.join("config.toml").exists());
+}
+
+#[test]
+fn range_errors_name_the_config_file_or_the_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("x.toml");
+    std::fs::write(&config, "[agent]\nlr = -0.0023\n").unwrap();
+    let run = tmp.path().join("run");
+    let line = one_line(&sparq(&[
+        "train",
+        config.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ]));
+    assert!(
+        line.ends_with(&format!(
+            "{}: agent.lr = -0.0023 must be > 0 and finite",
+            config.display()
+        )),
+        "{line}"
+    );
+    let line = one_line(&sparq(&[
+        "train",
+        &repo_file("configs/cartpole_dqn.toml"),
+        "--set",
+        "agent.lr=-0.0023",
+        "--run-dir",
+        run.to_str().unwrap(),
+    ]));
+    assert!(
+        line.ends_with("--set agent.lr=-0.0023: must be > 0 and finite"),
+        "{line}"
+    );
+    assert!(!run.join("config.toml").exists());
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// Runs sparq with a deadline: a command that hangs fails the test instead of blocking it.
+fn sparq_within(secs: u64, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sparq"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() >= secs {
+            child.kill().unwrap();
+            panic!("sparq {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_fifo_or_a_device_as_the_config_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("config.toml");
+    mkfifo(&fifo);
+    for config in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let run = tmp.path().join("run");
+        let out = sparq_within(10, &["train", config, "--run-dir", run.to_str().unwrap()]);
+        let line = one_line(&out);
+        assert!(line.contains("not a regular file"), "{line}");
+    }
+}
+
+#[test]
+fn a_fifo_in_a_checkpoint_is_refused_at_once_by_eval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cp = tmp.path().join("cp");
+    std::fs::create_dir(&cp).unwrap();
+    mkfifo(&cp.join("MANIFEST"));
+    let line = one_line(&sparq_within(10, &["eval", cp.to_str().unwrap()]));
+    assert!(
+        line.contains("MANIFEST") && line.contains("not a regular file"),
+        "{line}"
+    );
 }

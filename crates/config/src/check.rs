@@ -6,6 +6,21 @@ use std::fmt::Display;
 
 /// Most envs one run may step at once.
 pub const MAX_NUM_ENVS: usize = 4096;
+/// Widest hidden layer or conv layer, after `network.width_multiplier`.
+pub const MAX_WIDTH: usize = 65536;
+/// Largest `network.width_multiplier`.
+pub const MAX_WIDTH_MULTIPLIER: f64 = 64.0;
+/// Largest `agent.buffer_size`: the replay buffer's own capacity limit (`sparq_replay::MAX_CAPACITY`).
+pub const MAX_BUFFER_SIZE: usize = 1 << 32;
+
+/// Most libtorch threads: 4 per core, and never fewer than 256 allowed (so a config that runs on
+/// a big machine also checks on a small one). At 100000 libtorch spent minutes making threads.
+pub fn max_torch_threads() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    u32::try_from(cores.saturating_mul(4))
+        .unwrap_or(u32::MAX)
+        .max(256)
+}
 /// Longest n-step return.
 pub const MAX_N_STEP: usize = 100;
 
@@ -34,7 +49,15 @@ impl CheckedConfig {
 impl Config {
     /// Checks every value against its allowed range (one-line error naming key, value and
     /// range), then resolves `[prune]` against the run's exact number of gradient steps.
+    ///
+    /// Errors name where the value came from: the config file, or the `--set` that gave it.
+    /// Unless `run.allow_large_memory`, a config whose [`Config::memory_estimate`] exceeds the
+    /// memory available now ([`crate::available_memory`]) is refused with the estimate.
     pub fn check(&self) -> Result<CheckedConfig, ConfigError> {
+        self.check_here().map_err(|e| self.origin.locate(e))
+    }
+
+    fn check_here(&self) -> Result<CheckedConfig, ConfigError> {
         self.check_run_env()?;
         self.check_agent()?;
         self.check_network()?;
@@ -62,14 +85,49 @@ impl Config {
             ));
         }
         let prune = self.prune.check(total_gradient_steps)?;
+        if !self.run.allow_large_memory {
+            self.check_memory()?;
+        }
         Ok(CheckedConfig {
             config: self.clone(),
             prune,
         })
     }
 
+    /// Refuses a run whose estimate exceeds the available memory. An unknown env id is left
+    /// to the trainer, which names the known ones.
+    fn check_memory(&self) -> Result<(), ConfigError> {
+        let (Ok(env), Some((available, limit))) =
+            (sparq_envs::spec(&self.env.id), crate::available_memory())
+        else {
+            return Ok(());
+        };
+        let estimate = self.memory_estimate(&env);
+        if estimate.total() <= available {
+            return Ok(());
+        }
+        let advice = if estimate.network < estimate.replay {
+            "lower agent.buffer_size (or set log.save_replay = false)"
+        } else {
+            "narrow network.hidden, network.conv_channels or network.width_multiplier"
+        };
+        Err(ConfigError::Memory {
+            estimate: estimate.to_string(),
+            available: crate::memory::bytes(available),
+            limit: limit.to_owned(),
+            advice: advice.to_owned(),
+        })
+    }
+
     fn check_run_env(&self) -> Result<(), ConfigError> {
         let (run, env) = (&self.run, &self.env);
+        let max_threads = max_torch_threads();
+        range(
+            run.torch_threads <= max_threads,
+            "run.torch_threads",
+            run.torch_threads,
+            format!("0..={max_threads} (0 = libtorch's default)"),
+        )?;
         // Bounded so every env-step count is exact as f64 (epsilon, fractions of training).
         range(
             (1..=MAX_TOTAL_STEPS).contains(&run.total_steps),
@@ -113,7 +171,12 @@ impl Config {
             "(0, 1)",
         )?;
         positive("agent.rmsprop_eps", a.rmsprop_eps)?;
-        at_least_one("agent.buffer_size", a.buffer_size as u64)?;
+        range(
+            (1..=MAX_BUFFER_SIZE).contains(&a.buffer_size),
+            "agent.buffer_size",
+            a.buffer_size,
+            format!("1..={MAX_BUFFER_SIZE}"),
+        )?;
         range(
             (1..=a.buffer_size).contains(&a.batch_size),
             "agent.batch_size",
@@ -176,13 +239,38 @@ impl Config {
 
     fn check_network(&self) -> Result<(), ConfigError> {
         let n = &self.network;
-        for (i, &w) in n.hidden.iter().enumerate() {
-            at_least_one(&format!("network.hidden[{i}]"), w as u64)?;
+        let m = n.width_multiplier;
+        range(
+            m > 0.0 && m <= MAX_WIDTH_MULTIPLIER,
+            "network.width_multiplier",
+            fmt_f(m),
+            format!("(0, {MAX_WIDTH_MULTIPLIER}]"),
+        )?;
+        for (list, widths) in [
+            ("network.hidden", &n.hidden),
+            ("network.conv_channels", &n.conv_channels),
+        ] {
+            for (i, &w) in widths.iter().enumerate() {
+                let key = format!("{list}[{i}]");
+                range(
+                    (1..=MAX_WIDTH).contains(&w),
+                    &key,
+                    w,
+                    format!("1..={MAX_WIDTH}"),
+                )?;
+                let scaled = n.scaled_width(w);
+                range(
+                    scaled <= MAX_WIDTH,
+                    &key,
+                    w,
+                    format!(
+                        "1..={MAX_WIDTH} after network.width_multiplier ({} × {w} = {scaled})",
+                        fmt_f(m)
+                    ),
+                )?;
+            }
         }
-        for (i, &c) in n.conv_channels.iter().enumerate() {
-            at_least_one(&format!("network.conv_channels[{i}]"), c as u64)?;
-        }
-        positive("network.width_multiplier", n.width_multiplier)
+        Ok(())
     }
 
     fn check_log(&self) -> Result<(), ConfigError> {
@@ -200,6 +288,14 @@ impl Config {
 
 /// Largest `run.total_steps`: 2^53, the largest count every step of which an f64 holds exactly.
 pub const MAX_TOTAL_STEPS: u64 = 1 << 53;
+
+/// The allowed range of an unsigned key, for a value too large for TOML (above i64::MAX).
+pub(crate) fn allowed_range(key: &str) -> String {
+    match key {
+        "run.total_steps" => "1..=2^53".to_owned(),
+        _ => format!("0..={} (TOML integers are signed 64-bit)", i64::MAX),
+    }
+}
 
 fn range(
     ok: bool,

@@ -32,7 +32,7 @@ pub enum ConfigError {
     },
 
     /// A `--set section.key=value` override is malformed or names an unknown/ill-typed key.
-    #[error("override '{}': {}", one_line(.spec), one_line(.message))]
+    #[error("override '{}': {}", one_line(&clip(.spec)), one_line(.message))]
     Override { spec: String, message: String },
 
     /// A numeric value lies outside its allowed range.
@@ -59,6 +59,67 @@ pub enum ConfigError {
     /// The resolved config could not be written as TOML.
     #[error("cannot write config as TOML: {0}")]
     Serialize(String),
+
+    /// The run would need more memory than the machine has available now.
+    #[error(
+        "estimated memory {estimate} exceeds the {available} available ({limit}); {advice}, or set run.allow_large_memory = true"
+    )]
+    Memory {
+        estimate: String,
+        available: String,
+        limit: String,
+        advice: String,
+    },
+
+    /// A `check` error with where its value came from: `FILE: key = value ...`, or, when
+    /// `exact_key`, `--set key=value: requirement` (the override already shows key and value).
+    #[error("{}", located_line(.at, *.exact_key, .error))]
+    Located {
+        at: String,
+        exact_key: bool,
+        error: Box<ConfigError>,
+    },
+}
+
+impl ConfigError {
+    /// The dotted key a range or requirement error is about.
+    pub(crate) fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Range { key, .. } | ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::Prune(sparq_prune::PruneError::OutOfRange { key, .. }) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// What is wrong with the value, without `key = value` (for a `--set` that shows both).
+    fn detail(&self) -> Option<String> {
+        match self {
+            ConfigError::Range { allowed, .. }
+            | ConfigError::Prune(sparq_prune::PruneError::OutOfRange { allowed, .. }) => {
+                Some(format!("out of range: allowed {allowed}"))
+            }
+            ConfigError::Invalid { requirement, .. } => Some(requirement.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn located_line(at: &str, exact_key: bool, error: &ConfigError) -> String {
+    match error.detail().filter(|_| exact_key) {
+        Some(detail) => format!("{at}: {detail}"),
+        None => format!("{at}: {error}"),
+    }
+}
+
+/// Longest user text echoed in a message: an unknown 10 MB key must not become a 10 MB line.
+const ECHO_MAX_CHARS: usize = 64;
+
+/// `s`, cut to its first [`ECHO_MAX_CHARS`] characters plus "…" when longer.
+pub(crate) fn clip(s: &str) -> String {
+    match s.char_indices().nth(ECHO_MAX_CHARS) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
 }
 
 fn syntax_line(origin: &str, line: usize, col: usize, message: &str) -> String {
@@ -76,7 +137,7 @@ fn key_line(origin: &str, key: &str, message: &str) -> String {
     if key.is_empty() {
         format!("{origin}: {message}")
     } else {
-        format!("{origin}: {}: {message}", one_line(key))
+        format!("{origin}: {}: {message}", one_line(&clip(key)))
     }
 }
 

@@ -17,11 +17,19 @@ mod check;
 mod clock;
 mod error;
 mod load;
+mod memory;
+mod origin;
 mod overrides;
 mod sections;
+mod seed;
 
-pub use check::{CheckedConfig, MAX_N_STEP, MAX_NUM_ENVS, MAX_TOTAL_STEPS};
+pub use check::{
+    CheckedConfig, MAX_BUFFER_SIZE, MAX_N_STEP, MAX_NUM_ENVS, MAX_TOTAL_STEPS, MAX_WIDTH,
+    MAX_WIDTH_MULTIPLIER, max_torch_threads,
+};
 pub use error::ConfigError;
+pub use load::MAX_CONFIG_BYTES;
+pub use memory::{MemoryEstimate, available_memory};
 pub use sections::{
     Activation, AgentConfig, Config, Device, EnvConfig, LogConfig, Loss, LrSchedule, NetworkConfig,
     Optimizer, RunConfig,

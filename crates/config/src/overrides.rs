@@ -31,19 +31,20 @@ impl Override {
         if path.len() < 2 {
             return Err(err(format!(
                 "key '{}' needs a section, as in agent.lr=1e-3 (sections: {})",
-                key.trim(),
+                crate::error::clip(key.trim()),
                 SECTIONS.join(", ")
             )));
         }
         if let Some(bad) = path.iter().find(|s| !is_bare_key(s)) {
             return Err(err(format!(
-                "'{bad}' is not a key name (letters, digits, '_' and '-' only)"
+                "'{}' is not a key name (letters, digits, '_' and '-' only)",
+                crate::error::clip(bad)
             )));
         }
         if !SECTIONS.contains(&path[0].as_str()) {
             return Err(err(format!(
                 "unknown section '{}' (known: {})",
-                path[0],
+                crate::error::clip(&path[0]),
                 SECTIONS.join(", ")
             )));
         }

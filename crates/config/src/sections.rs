@@ -14,6 +14,9 @@ pub struct Config {
     pub network: NetworkConfig,
     pub prune: sparq_prune::PruneParams,
     pub log: LogConfig,
+    /// Where the values came from, for error messages only (not part of the experiment).
+    #[serde(skip)]
+    pub(crate) origin: crate::origin::Origin,
 }
 
 /// Where libtorch runs.
@@ -73,12 +76,16 @@ pub enum Activation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
+    /// Any u64; TOML integers stop at 2^63 - 1, so larger seeds are written as strings.
+    #[serde(with = "crate::seed")]
     pub seed: u64,
     /// Env steps: transitions summed over all envs.
     pub total_steps: u64,
     pub device: Device,
     /// libtorch intra-op threads; 0 keeps libtorch's default.
     pub torch_threads: u32,
+    /// Train even when the memory estimate exceeds the memory available now.
+    pub allow_large_memory: bool,
 }
 
 impl Default for RunConfig {
@@ -88,6 +95,7 @@ impl Default for RunConfig {
             total_steps: 100_000,
             device: Device::Auto,
             torch_threads: 1,
+            allow_large_memory: false,
         }
     }
 }

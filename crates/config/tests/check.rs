@@ -157,7 +157,7 @@ fn agent_integer_ranges() {
     );
     assert_eq!(
         check_err(|c| c.agent.buffer_size = 0),
-        "agent.buffer_size = 0 is out of range: allowed >= 1"
+        "agent.buffer_size = 0 is out of range: allowed 1..=4294967296"
     );
     assert_eq!(
         check_err(|c| c.agent.train_freq = 0),
@@ -222,15 +222,15 @@ fn gradient_step_overflow_is_refused() {
 fn network_ranges() {
     assert_eq!(
         check_err(|c| c.network.hidden = vec![64, 0]),
-        "network.hidden[1] = 0 is out of range: allowed >= 1"
+        "network.hidden[1] = 0 is out of range: allowed 1..=65536"
     );
     assert_eq!(
         check_err(|c| c.network.conv_channels = vec![0]),
-        "network.conv_channels[0] = 0 is out of range: allowed >= 1"
+        "network.conv_channels[0] = 0 is out of range: allowed 1..=65536"
     );
     assert_eq!(
         check_err(|c| c.network.width_multiplier = 0.0),
-        "network.width_multiplier = 0.0 must be > 0 and finite"
+        "network.width_multiplier = 0.0 is out of range: allowed (0, 64]"
     );
     // Empty lists are allowed: a linear Q-function, no conv layers.
     let mut c = Config::default();
@@ -298,7 +298,7 @@ fn override_then_check_reports_the_range() {
     let c = Config::from_toml_str("", "x.toml", &["agent.gamma=1.5".to_owned()]).unwrap();
     assert_eq!(
         c.check().unwrap_err().to_string(),
-        "agent.gamma = 1.5 is out of range: allowed [0, 1]"
+        "--set agent.gamma=1.5: out of range: allowed [0, 1]"
     );
 }
 

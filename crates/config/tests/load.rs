@@ -145,7 +145,7 @@ fn wrong_type_names_the_dotted_key() {
 fn unknown_key_in_each_section_lists_the_known_keys() {
     assert_eq!(
         err("[run]\nsead = 1\n", &[]),
-        "configs/x.toml: run: unknown key 'sead' (known: seed, total_steps, device, torch_threads)"
+        "configs/x.toml: run: unknown key 'sead' (known: seed, total_steps, device, torch_threads, allow_large_memory)"
     );
     assert_eq!(
         err("[env]\nname = \"x\"\n", &[]),
