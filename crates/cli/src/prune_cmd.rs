@@ -15,7 +15,7 @@ mod saliency;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use sparq_agent::{HostPolicy, Layout, Learner};
 use sparq_checkpoint::Loaded;
 use sparq_config::{CheckedConfig, Config};
@@ -39,7 +39,7 @@ pub fn run(args: PruneArgs) -> Result<()> {
     let sparsities = args::parse_sparsities(&args.sparsities)?;
     let (cp, config) = load_checkpoint(&args.path)?;
     let dense = policy_of(&cp)?;
-    let total_grad_steps = config.check()?.total_gradient_steps();
+    let total_grad_steps = checkable(&config, &args).check()?.total_gradient_steps();
     let prune_step = cp.meta.grad_steps.min(total_grad_steps);
     // Refuse bad layer selections (e.g. a head named for neuron pruning) before writing anything.
     one_shot_config(&config, &args, sparsities[0], prune_step)?;
@@ -161,20 +161,61 @@ fn run_dir_of(checkpoint: &Path) -> PathBuf {
     }
 }
 
-/// Creates `out` and removes an earlier sweep's summary files: they must not sit next to this
-/// sweep's checkpoints if it stops half way.
+/// Creates `out` and clears what an earlier sweep wrote there — its summary files and its
+/// `s<sparsity>` checkpoint directories — so `prune.json` never sits next to checkpoints it does
+/// not list (re-running the default command into `<run>/prune-*` is the common case, so
+/// clearing beats refusing). A directory that holds anything else is refused untouched: `--out`
+/// may name a directory that is not sparq's.
 fn prepare_out(out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("--out {}", out.display()))?;
-    for name in SUMMARY_FILES {
-        let path = out.join(name);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| path.display().to_string());
-            }
-            _ => {}
+    let context = || format!("--out {}", out.display());
+    std::fs::create_dir_all(out).with_context(context)?;
+    let mut owned = Vec::new();
+    for entry in std::fs::read_dir(out).with_context(context)? {
+        let entry = entry.with_context(context)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_dir = entry.file_type().with_context(context)?.is_dir();
+        let ours = if is_dir {
+            is_sparsity_dir(&name)
+        } else {
+            // write_atomic's leftovers are `.<name>.tmp.<pid>.<n>`.
+            SUMMARY_FILES
+                .iter()
+                .any(|f| *name == **f || name.starts_with(&format!(".{f}.tmp.")))
+        };
+        if !ours {
+            bail!(
+                "--out {} holds '{}', which sparq prune did not write; pick an empty or new directory",
+                out.display(),
+                clip_name(&name)
+            );
         }
+        owned.push((entry.path(), is_dir));
+    }
+    for (path, is_dir) in owned {
+        let removed = if is_dir {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.with_context(|| path.display().to_string())?;
     }
     Ok(())
+}
+
+/// A name [`sparsity_dir`] writes: `s` and a sparsity in [0, 1).
+fn is_sparsity_dir(name: &str) -> bool {
+    name.strip_prefix('s')
+        .and_then(|v| v.parse::<f64>().ok())
+        .is_some_and(|v| (0.0..1.0).contains(&v))
+}
+
+/// A file name as echoed in a message: cut to 64 characters.
+fn clip_name(name: &str) -> String {
+    match name.char_indices().nth(64) {
+        Some((at, _)) => format!("{}…", &name[..at]),
+        None => name.to_owned(),
+    }
 }
 
 /// `s0.90` for 0.9; more digits only when two would change the value.
@@ -204,8 +245,19 @@ fn one_shot_config(
     p.scope = args.scope();
     p.criterion = args.criterion();
     p.granularity = args.granularity();
-    let checked = c.check()?;
+    let checked = checkable(&c, args).check()?;
     Ok((c, checked))
+}
+
+/// `config` as `check()` should see it here: only fine-tuning and saliency build a replay
+/// buffer, so without them the run's buffer size is no reason to refuse this machine. The
+/// checkpoints keep the config as recorded.
+fn checkable(config: &Config, args: &PruneArgs) -> Config {
+    let mut c = config.clone();
+    if args.finetune_steps == 0 && args.criterion() != Criterion::Saliency {
+        c.run.allow_large_memory = true;
+    }
+    c
 }
 
 /// What every row of a sweep shares.

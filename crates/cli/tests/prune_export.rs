@@ -289,3 +289,56 @@ fn export_of_a_dense_run_fails_cleanly() {
     assert!(err.contains("no removable units"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn a_second_sweep_into_the_same_out_leaves_only_its_own_levels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tiny_run(tmp.path(), "run", &[]);
+    let out = tmp.path().join("sweep");
+    let (run_s, out_s) = (run.to_str().unwrap(), out.to_str().unwrap());
+    let sweep = |levels: &str| {
+        ok(&[
+            "prune",
+            run_s,
+            "--sparsities",
+            levels,
+            "--episodes",
+            "2",
+            "--out",
+            out_s,
+            "--json",
+        ])
+    };
+    sweep("0.5,0.9");
+    assert!(out.join("s0.50").is_dir() && out.join("s0.90").is_dir());
+    sweep("0.8");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["prune.csv", "prune.json", "prune.png", "s0.80"]);
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("prune.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"].as_array().unwrap().len(), 2, "dense + 0.8");
+
+    // A directory with files that are not a sweep's is refused and left alone.
+    let foreign = tmp.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), b"keep").unwrap();
+    let line = fails(&[
+        "prune",
+        run_s,
+        "--sparsities",
+        "0.5",
+        "--episodes",
+        "2",
+        "--out",
+        foreign.to_str().unwrap(),
+    ]);
+    assert!(
+        line.contains("notes.txt") && line.contains("did not write"),
+        "{line}"
+    );
+    assert_eq!(std::fs::read(foreign.join("notes.txt")).unwrap(), b"keep");
+}
