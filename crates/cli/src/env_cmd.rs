@@ -42,8 +42,8 @@ pub enum EnvCommand {
         env: String,
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
         num_envs: u32,
-        /// Seconds to run for.
-        #[arg(long, default_value_t = 3.0)]
+        /// Seconds to run for, in (0, 86400].
+        #[arg(long, default_value_t = 3.0, value_parser = bench_seconds, allow_hyphen_values = true)]
         seconds: f64,
     },
 }
@@ -145,6 +145,19 @@ fn rollout(id: &str, episodes: u32, seed: u64) -> Result<()> {
         println!("{}", json!({"episode": ep, "return": ret, "length": len}));
     }
     Ok(())
+}
+
+/// `--seconds`: a time to measure over; 0 or less measured nothing and still exited 0.
+fn bench_seconds(text: &str) -> Result<f64, String> {
+    let s: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_owned())?;
+    if s > 0.0 && s <= 86_400.0 {
+        Ok(s)
+    } else {
+        Err("must be in (0, 86400] seconds".to_owned())
+    }
 }
 
 fn bench(id: &str, num_envs: usize, seconds: f64) -> Result<()> {

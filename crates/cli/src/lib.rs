@@ -74,7 +74,10 @@ where
             msg.lines().next().unwrap_or("")
         );
     }));
-    let cli = Cli::parse_from(args);
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
@@ -89,4 +92,31 @@ where
             ExitCode::FAILURE
         }
     }
+}
+
+/// Help and version go out as clap writes them; a bad argument becomes one line (clap's first
+/// paragraph, without its usage block), so every bad input reads the same.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    // clap's first paragraph: the error and, e.g., the possible values; then usage and tips.
+    let text = e.to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    eprintln!(
+        "sparq: {} (see --help)",
+        first.join(" ").trim_start_matches("error: ")
+    );
+    ExitCode::from(2)
 }

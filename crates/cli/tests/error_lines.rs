@@ -151,3 +151,27 @@ fn a_fifo_in_a_checkpoint_is_refused_at_once_by_eval() {
         "{line}"
     );
 }
+
+#[test]
+fn env_bench_refuses_no_time_and_negative_time() {
+    for seconds in ["0", "-1", "nan", "inf"] {
+        let line = one_line(&sparq(&[
+            "env",
+            "bench",
+            "--env",
+            "CartPole-v1",
+            "--seconds",
+            seconds,
+        ]));
+        assert!(line.contains("--seconds"), "{line}");
+    }
+}
+
+#[test]
+fn a_bad_argument_is_one_line_too() {
+    let line = one_line(&sparq(&["eval", "x", "--episodes", "0"]));
+    assert!(
+        line.contains("--episodes") && line.ends_with("(see --help)"),
+        "{line}"
+    );
+}
