@@ -82,6 +82,14 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// The error without where its value came from (`check` names the file or `--set`).
+    pub fn unlocated(&self) -> &ConfigError {
+        match self {
+            ConfigError::Located { error, .. } => error,
+            other => other,
+        }
+    }
+
     /// The dotted key a range or requirement error is about.
     pub(crate) fn key(&self) -> Option<&str> {
         match self {

@@ -6,6 +6,11 @@
 //! per file, names relative to the run directory. Reseal modes: 0 none (the oracle: a load that
 //! succeeds must give exactly the seed's content, and no checkpoint file may differ); 1 rebuild
 //! the MANIFEST from the files; 2 recompute only its seal line (keeps mutated entry lines).
+//!
+//! A file whose data is [`SPECIAL`] + a kind is made as that kind instead of a regular file: a
+//! FIFO, a device, or a symlink (to `/dev/zero`, out of the run, into a loop, to a sibling). The
+//! oracle: a checkpoint that reads one (other than a symlink to a sibling) must not load, and
+//! the load must answer within a second rather than hang on the FIFO or read `/dev/zero` forever.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,60 @@ use crate::seeds::{CheckpointSeed, FuzzMeta};
 use crate::structured::mutate_json;
 
 const MAGIC: &[u8; 8] = b"SPQCKIM1";
+
+/// Marks a file's data as a special entry; the kind follows (see [`SPECIAL_KINDS`]).
+const SPECIAL: &[u8] = b"\0sparq-fuzz-special:";
+/// What a special entry can be.
+const SPECIAL_KINDS: [&str; 7] = [
+    "fifo",
+    "device",
+    "link:/dev/zero",
+    "link:/dev/null",
+    "link:outside",
+    "link:loop",
+    "link:sibling",
+];
+
+/// The kind of a special entry's data, if it is one.
+fn special(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data.strip_prefix(SPECIAL)?).ok()
+}
+
+/// Creates the special entry `kind` at `path` (nothing there yet); `outside` is a regular file
+/// outside the run directory.
+fn make_special(path: &Path, kind: &str, outside: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::symlink;
+    let c_path = || {
+        std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(std::io::Error::other)
+    };
+    let made = |rc: i32| {
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    match kind {
+        // SAFETY: a valid NUL-terminated path.
+        "fifo" => made(unsafe { libc::mkfifo(c_path()?.as_ptr(), 0o600) }),
+        // /dev/null's numbers; without CAP_MKNOD a symlink to it stands in.
+        "device" => {
+            // SAFETY: a valid NUL-terminated path.
+            let rc = unsafe {
+                libc::mknod(
+                    c_path()?.as_ptr(),
+                    libc::S_IFCHR | 0o600,
+                    libc::makedev(1, 3),
+                )
+            };
+            made(rc).or_else(|_| symlink("/dev/null", path))
+        }
+        "link:outside" => symlink(outside, path),
+        "link:loop" => symlink(path.file_name().unwrap_or_default(), path),
+        "link:sibling" => symlink("meta.json", path),
+        other => symlink(other.strip_prefix("link:").unwrap_or("/dev/null"), path),
+    }
+}
 
 pub struct Image {
     pub seed: u8,
@@ -192,10 +251,34 @@ impl CheckpointTarget {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, data)?;
+            // Writing through what was a special entry would block on a FIFO or write to a
+            // device: it goes first.
+            if self
+                .on_disk
+                .remove(name)
+                .is_some_and(|d| special(&d).is_some())
+            {
+                std::fs::remove_file(&path)?;
+            }
+            match special(data) {
+                Some(kind) => {
+                    let _ = std::fs::remove_file(&path);
+                    make_special(&path, kind, &self.outside())?;
+                }
+                None => std::fs::write(&path, data)?,
+            }
             self.on_disk.insert(name.to_string(), data.to_vec());
         }
         Ok(())
+    }
+
+    /// A regular file outside the run directory, for symlinks that leave it.
+    fn outside(&self) -> PathBuf {
+        let p = self.dir.path().join("outside.bin");
+        if !p.exists() {
+            let _ = std::fs::write(&p, b"outside the run directory");
+        }
+        p
     }
 
     /// The resume steps after a successful load (libtorch-free ones).
@@ -336,6 +419,8 @@ impl Target for CheckpointTarget {
             "\"shape\"",
             "\"data_offsets\"",
             "__metadata__",
+            "\0sparq-fuzz-special:fifo",
+            "\0sparq-fuzz-special:link:/dev/zero",
         ]
         .iter()
         .map(|s| s.as_bytes().to_vec())
@@ -355,7 +440,10 @@ impl Target for CheckpointTarget {
         let i = m.below(img.files.len());
         let roll = m.below(100);
         let (name, data) = &mut img.files[i];
-        if roll < 4 {
+        if m.chance(0.04) {
+            let kind = SPECIAL_KINDS[m.below(SPECIAL_KINDS.len())];
+            *data = [SPECIAL, kind.as_bytes()].concat();
+        } else if roll < 4 {
             img.files.remove(i);
         } else if roll < 7 {
             let copy = (format!("{name}.copy"), data.clone());
@@ -402,7 +490,7 @@ impl Target for CheckpointTarget {
             if let Some(out) = mutate_json(m, data) {
                 *data = out;
             }
-        } else if roll < 65 && name.ends_with("replay.bin") {
+        } else if roll < 65 && name.ends_with("replay.bin") && special(data).is_none() {
             let mut r = [&[1u8][..], data].concat();
             r = crate::targets::replay::ReplayTarget.mutate(m, &r, &[]);
             let mut snap = r[1..].to_vec();
@@ -438,11 +526,25 @@ impl Target for CheckpointTarget {
             let _ = std::fs::remove_dir_all(self.root());
             return Outcome::Rejected(format!("harness: {e}"));
         }
+        let started = std::time::Instant::now();
         let loaded = sparq_checkpoint::load::<FuzzMeta>(&self.root());
+        let has_special = files.iter().any(|(_, d)| special(d).is_some());
+        if has_special && started.elapsed() > std::time::Duration::from_secs(1) {
+            return Outcome::Violation {
+                key: "slow load of a checkpoint with a FIFO, device or symlink".into(),
+                detail: format!("{:?}", started.elapsed()),
+            };
+        }
         let cp = match loaded {
             Err(e) => return Outcome::Rejected(e.to_string()),
             Ok(cp) => cp,
         };
+        if let Some(v) = special_read(&files, &cp, &self.root()) {
+            return Outcome::Violation {
+                key: "checkpoint loaded through a FIFO, device or escaping symlink".into(),
+                detail: v,
+            };
+        }
         let seed = usize::from(img.seed) % self.seeds.len();
         if img.reseal == 0 {
             let (got, want) = (content(&cp), &self.pristine[seed]);
@@ -492,6 +594,21 @@ impl Target for CheckpointTarget {
     fn reset_after_panic(&mut self) {
         self.envs.clear();
     }
+}
+
+/// A special entry (other than a symlink to a sibling) among the files the load read: its
+/// MANIFEST, meta.json, tensors and blobs.
+fn special_read(files: &[(String, Vec<u8>)], cp: &Loaded<FuzzMeta>, root: &Path) -> Option<String> {
+    let prefix = cp.path.strip_prefix(root).ok()?.to_str()?.to_string() + "/";
+    let read: Vec<&str> = ["MANIFEST", "meta.json", "tensors.safetensors"]
+        .into_iter()
+        .chain(cp.blobs.keys().map(String::as_str))
+        .collect();
+    files.iter().find_map(|(n, d)| {
+        let kind = special(d).filter(|k| *k != "link:sibling")?;
+        let file = n.strip_prefix(&prefix)?;
+        read.contains(&file).then(|| format!("{n} is {kind}"))
+    })
 }
 
 /// A file of the loaded checkpoint directory whose bytes differ from the seed's, if any.

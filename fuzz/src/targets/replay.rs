@@ -161,8 +161,13 @@ impl Target for ReplayTarget {
         let roll = m.below(100);
         if roll < 10 {
             out[0] ^= 1;
-        } else if roll < 55 {
-            let f = fields(&out[1..]);
+        } else if roll < 55 && out.len() > 1 + 82 {
+            // Only fields inside the input: a short one (a truncated snapshot, or the marker
+            // of a special checkpoint entry) would index past its end.
+            let f: Vec<(usize, usize)> = fields(&out[1..])
+                .into_iter()
+                .filter(|&(o, w)| 1 + o + w <= out.len())
+                .collect();
             for _ in 0..1 + m.below(3) {
                 let (o, w) = f[m.below(f.len())];
                 let v = edge(m, &out[1 + o..1 + o + w]);
