@@ -1,7 +1,7 @@
 //! Validation: [`Config::check`] turns a raw config into a [`CheckedConfig`], the only form the
 //! trainer accepts, so every range below holds wherever a `CheckedConfig` exists.
 
-use crate::{Config, ConfigError};
+use crate::{Config, ConfigError, MemoryEstimate};
 use std::fmt::Display;
 
 /// Most envs one run may step at once.
@@ -85,8 +85,11 @@ impl Config {
             ));
         }
         let prune = self.prune.check(total_gradient_steps)?;
-        if !self.run.allow_large_memory {
-            self.check_memory()?;
+        // A Gymnasium id would start a Python worker just to learn the observation shape: the
+        // trainer checks those with `check_memory` once it has the environment.
+        let in_process = !self.env.id.starts_with(sparq_envs::gymnasium::PREFIX);
+        if let (true, Ok(env)) = (in_process, sparq_envs::spec(&self.env.id)) {
+            self.check_memory_here(&env)?;
         }
         Ok(CheckedConfig {
             config: self.clone(),
@@ -94,16 +97,22 @@ impl Config {
         })
     }
 
-    /// Refuses a run whose estimate exceeds the available memory. An unknown env id is left
-    /// to the trainer, which names the known ones.
-    fn check_memory(&self) -> Result<(), ConfigError> {
-        let (Ok(env), Some((available, limit))) =
-            (sparq_envs::spec(&self.env.id), crate::available_memory())
-        else {
+    /// The memory check of [`Config::check`] for environment `env`: refuses a run whose
+    /// [`Config::memory_estimate`] exceeds the memory available now, unless
+    /// `run.allow_large_memory`. `check` runs it for in-process environments; a caller that
+    /// builds the environment some other way (a Gymnasium id) runs it with that env's spec.
+    pub fn check_memory(&self, env: &sparq_envs::EnvSpec) -> Result<MemoryEstimate, ConfigError> {
+        self.check_memory_here(env)
+            .map(|()| self.memory_estimate(env))
+            .map_err(|e| self.origin.locate(e))
+    }
+
+    fn check_memory_here(&self, env: &sparq_envs::EnvSpec) -> Result<(), ConfigError> {
+        let Some((available, limit)) = crate::available_memory() else {
             return Ok(());
         };
-        let estimate = self.memory_estimate(&env);
-        if estimate.total() <= available {
+        let estimate = self.memory_estimate(env);
+        if self.run.allow_large_memory || estimate.total() <= available {
             return Ok(());
         }
         let advice = if estimate.network < estimate.replay {

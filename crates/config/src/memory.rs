@@ -76,7 +76,9 @@ impl Config {
             .saturating_mul(num_envs);
         let frame = match env.obs_space {
             ObsSpace::Binary { .. } => (env.obs_space.len() as u64).div_ceil(8),
-            ObsSpace::Vector { .. } => (env.obs_space.len() as u64).saturating_mul(4),
+            ObsSpace::Vector { .. } | ObsSpace::Image { .. } => {
+                (env.obs_space.len() as u64).saturating_mul(4)
+            }
         };
         // Per slot: frame, u32 action, f32 reward, u8 flags.
         let per_slot = frame.saturating_add(4 + 4 + 1);
@@ -110,7 +112,7 @@ impl Config {
     }
 
     /// Parameters, and output units summed over layers, of the Q-network the agent builds for
-    /// `env` (its `NetSpec::layout`: 3×3 stride-1 convolutions for image observations, then
+    /// `env` (its `NetSpec::layout`: 3×3 stride-1 convolutions for image-like observations, then
     /// the hidden layers, then one output head or dueling value and advantage heads).
     fn network_size(&self, env: &EnvSpec) -> (u64, u64) {
         let (mut params, mut units) = (0u64, 0u64);
@@ -118,13 +120,9 @@ impl Config {
             params = params.saturating_add(weights).saturating_add(outputs);
             units = units.saturating_add(out_units);
         };
-        let mut features = match env.obs_space {
-            ObsSpace::Vector { dim } => dim as u64,
-            ObsSpace::Binary {
-                channels,
-                height,
-                width,
-            } => {
+        let mut features = match env.obs_space.planes() {
+            None => env.obs_space.len() as u64,
+            Some((channels, height, width)) => {
                 let (mut c, mut h, mut w) = (channels as u64, height as u64, width as u64);
                 for out in self.network.scaled_conv_channels() {
                     let out = out as u64;
@@ -219,14 +217,7 @@ mod tests {
         c.network.hidden = vec![128];
         c.agent.dueling = true;
         let spec = sparq_envs::spec(&c.env.id).unwrap();
-        let ObsSpace::Binary {
-            channels,
-            height,
-            width,
-        } = spec.obs_space
-        else {
-            panic!("MinAtar observations are planes")
-        };
+        let (channels, height, width) = spec.obs_space.planes().expect("MinAtar has planes");
         let a = spec.num_actions;
         let flat = 16 * (height - 2) * (width - 2);
         let want = (16 * channels * 9 + 16) + (128 * flat + 128) + (128 + 1) + (a * 128 + a);
