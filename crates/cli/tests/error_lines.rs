@@ -175,3 +175,38 @@ fn a_bad_argument_is_one_line_too() {
         "{line}"
     );
 }
+
+#[test]
+fn a_second_train_into_a_live_run_dir_is_refused_naming_its_pid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let config = repo_file("configs/cartpole_dqn.toml");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_sparq"))
+        .args(["train", &config, "--run-dir", run.to_str().unwrap()])
+        .args([
+            "--set",
+            "run.total_steps=10000000",
+            "--set",
+            "log.eval_interval=0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !run.join("config.toml").exists() {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the first train never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = sparq(&["train", &config, "--run-dir", run.to_str().unwrap()]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let line = one_line(&out);
+    assert!(
+        line.contains(&format!("in use by sparq process {}", first.id())),
+        "{line}"
+    );
+}
