@@ -3,7 +3,6 @@
 
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
-use serde::{Deserialize, Serialize};
 use sparq_envs::VecEnv;
 use sparq_prune::{
     Criterion, Granularity, LayerInfo, PruneParams, Pruner, ScheduleKind, Scope, StepSpec,
@@ -106,7 +105,7 @@ pub fn env_snapshots() -> Vec<(String, Vec<u8>)> {
     sparq_envs::registered_ids()
         .into_iter()
         .map(|id| {
-            let mut env = vec_env(id);
+            let mut env = vec_env(&id);
             env.reset(17);
             for _ in 0..rng.random_range(5..60) {
                 let actions: Vec<usize> = (0..NUM_ENVS)

@@ -293,7 +293,7 @@ impl CheckpointTarget {
             return Some(v);
         }
         if let Some(blob) = cp.blobs.get("envs.json")
-            && sparq_envs::registered_ids().contains(&cp.meta.env_id.as_str())
+            && sparq_envs::registered_ids().contains(&cp.meta.env_id)
         {
             let env = self
                 .envs

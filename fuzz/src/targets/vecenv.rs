@@ -10,7 +10,7 @@ use crate::mutate::Mutator;
 use crate::structured::mutate_json;
 
 pub struct VecEnvTarget {
-    ids: Vec<&'static str>,
+    ids: Vec<String>,
     envs: Vec<Option<VecEnv>>,
 }
 
@@ -88,7 +88,7 @@ impl Target for VecEnvTarget {
             return Outcome::Rejected("empty input".into());
         };
         let i = usize::from(id) % self.ids.len();
-        let env = self.envs[i].get_or_insert_with(|| crate::seeds::vec_env(self.ids[i]));
+        let env = self.envs[i].get_or_insert_with(|| crate::seeds::vec_env(&self.ids[i]));
         if let Err(e) = env.restore(json) {
             return Outcome::Rejected(e.to_string());
         }
