@@ -245,7 +245,12 @@ pub fn checkpoints() -> std::io::Result<Vec<CheckpointSeed>> {
             format: sparq_runstate::FORMAT.into(),
             version: sparq_runstate::VERSION,
             env_id: id.clone(),
-            net: sparq_policy::NetSpec::from_config(&network, false, spec.obs_space, spec.num_actions),
+            net: sparq_policy::NetSpec::from_config(
+                &network,
+                false,
+                spec.obs_space,
+                spec.num_actions,
+            ),
             config: config(id)?,
             env_steps: 1200,
             grad_steps: 50,
