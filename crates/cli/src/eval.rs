@@ -20,6 +20,10 @@ pub struct EvalArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// `newest`: the run's newest complete checkpoint, whatever `latest` says (for when
+    /// `latest` is unusable).
+    #[arg(long, value_name = "newest")]
+    checkpoint: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -32,7 +36,11 @@ struct EvalReport {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let policy = Policy::load(&args.path)?;
+    let path = match args.checkpoint.as_deref() {
+        Some(value) => crate::train::chosen_checkpoint(&args.path, value)?,
+        None => args.path.clone(),
+    };
+    let policy = Policy::load(&path)?;
     let seed = args
         .seed
         .unwrap_or(policy.config().run.seed + EVAL_SEED_OFFSET);

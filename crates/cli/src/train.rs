@@ -27,6 +27,18 @@ pub struct TrainArgs {
     /// config it recorded (so --set cannot be combined with it).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "set"])]
     resume: Option<PathBuf>,
+    /// With --resume: continue from this checkpoint of the run instead of the one `latest`
+    /// names; `newest` is the newest complete one (for when `latest` is unusable).
+    #[arg(long, value_name = "newest|CHECKPOINT_DIR", requires = "resume")]
+    checkpoint: Option<String>,
+}
+
+/// The checkpoint a `--checkpoint` value names for the run at `run`.
+pub fn chosen_checkpoint(run: &std::path::Path, value: &str) -> Result<PathBuf> {
+    Ok(match value {
+        "newest" => sparq_checkpoint::resolve_newest(run)?,
+        dir => PathBuf::from(dir),
+    })
 }
 
 /// Raised by the first SIGINT/SIGTERM; the trainer checkpoints and stops at the next step.
@@ -60,11 +72,16 @@ fn install_signal_handlers() -> Arc<AtomicBool> {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
+    let checkpoint = match (&args.resume, &args.checkpoint) {
+        (Some(run), Some(value)) => Some(chosen_checkpoint(run, value)?),
+        _ => None,
+    };
     let options = RunOptions {
         run_dir: args.run_dir.clone(),
         name: None,
         progress: true,
         stop: Some(install_signal_handlers()),
+        checkpoint,
     };
     let trainer = match (&args.resume, &args.config) {
         (Some(dir), _) => Trainer::resume(dir, options)?,

@@ -558,3 +558,78 @@ fn sigint_checkpoints_and_resume_finishes_exactly() {
     };
     assert_eq!(summary(&whole)["eval"], summary(&cut)["eval"]);
 }
+
+/// A full disk can leave `latest` empty beside complete checkpoints: eval and resume name the
+/// newest complete one, and `--checkpoint newest` uses it.
+#[test]
+fn an_unusable_latest_falls_back_to_the_newest_complete_checkpoint_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = train(
+        &run,
+        &[
+            "--set",
+            "run.total_steps=3000",
+            "--set",
+            "log.checkpoint_interval=1000",
+        ],
+    );
+    assert!(out.status.success());
+    std::fs::remove_file(run.join("summary.json")).unwrap(); // as if killed after its last checkpoint
+    std::fs::write(run.join("checkpoints/latest"), "").unwrap();
+    let r = run.to_str().unwrap();
+    let line = stderr_line(&sparq(&["eval", r, "--episodes", "1"]));
+    assert!(
+        line.contains("step_0000003000") && line.contains("--checkpoint newest"),
+        "{line}"
+    );
+    let eval = sparq(&[
+        "eval",
+        r,
+        "--checkpoint",
+        "newest",
+        "--episodes",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    // The run's last step was checkpointed, so a resume from it only finishes the run.
+    let resumed = sparq(&["train", "--resume", r, "--checkpoint", "newest"]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(run.join("summary.json").is_file());
+}
+
+#[test]
+fn resume_of_a_live_run_is_refused_naming_its_pid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("live");
+    let config = repo_file("configs/cartpole_dqn.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sparq"))
+        .args(["train", config.as_str(), "--run-dir", run.to_str().unwrap()])
+        .args(QUICK)
+        .args(["--set", "run.total_steps=200000"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while !run.join("config.toml").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = sparq(&["train", "--resume", run.to_str().unwrap()]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = stderr_line(&out);
+    assert!(
+        line.contains(&format!("in use by sparq process {}", child.id())),
+        "{line}"
+    );
+    // Killed, it leaves no stale lock: the run can be opened for resuming.
+    assert!(sparq_log::RunDir::open_for_resume(&run).is_ok());
+}

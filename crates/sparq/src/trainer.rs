@@ -54,6 +54,9 @@ pub struct RunOptions {
     /// Set to `true` (e.g. from a signal handler) to end the run at the next env step with a
     /// checkpoint; [`Trainer::run`] then returns [`Interrupted`].
     pub stop: Option<Arc<AtomicBool>>,
+    /// [`Trainer::resume`] from this checkpoint of the run instead of the one `latest` names
+    /// (e.g. `sparq_checkpoint::resolve_newest(run_dir)?` when `latest` is unusable).
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// What happened during a step, for callers that watch a run ([`Trainer::on_event`]).
@@ -175,6 +178,15 @@ fn build(cfg: &CheckedConfig) -> Result<Parts> {
     let c = cfg.config();
     use_python(c);
     let mut envs = VecEnv::new(&c.env.id, c.env.num_envs).context("env.id")?;
+    if c.env.id.starts_with(sparq_envs::gymnasium::PREFIX) {
+        // check() does not start a Python worker to learn the spaces: the memory check is here.
+        c.check_memory(&sparq_envs::EnvSpec {
+            id: c.env.id.clone(),
+            max_episode_steps: None,
+            obs_space: envs.obs_space(),
+            num_actions: envs.num_actions(),
+        })?;
+    }
     sparq_agent::set_threads(c.run.torch_threads);
     let (device, device_note) = sparq_agent::select_device(c.run.device)?;
     // Initial weights come from libtorch's one global generator: trainers built at once on
@@ -247,7 +259,8 @@ impl Trainer {
     /// config recorded in the run (`config.toml`). A run killed before its first checkpoint starts
     /// again from step 0 with that config and seed.
     pub fn resume(run_dir: &Path, options: RunOptions) -> Result<Trainer> {
-        let dir = RunDir::open(run_dir)?;
+        // The lock first: a run live in another process is refused before anything is touched.
+        let dir = RunDir::open_for_resume(run_dir)?;
         anyhow::ensure!(
             !dir.summary_path().exists(),
             "{}: this run finished (summary.json exists); there is nothing to resume",
@@ -271,7 +284,8 @@ impl Trainer {
                 config.config().run.seed
             )
         } else {
-            restore(&dir, &config, &mut parts, &mut state)?
+            let at = options.checkpoint.as_deref().unwrap_or(dir.root());
+            restore(&dir, at, &config, &mut parts, &mut state)?
         };
         Trainer::assemble(config, parts, state, dir, &options, Some(note))
     }
@@ -643,15 +657,9 @@ impl Trainer {
 
     /// The error for a run whose state is no longer finite, naming the checkpoint that is kept.
     fn diverged(&self, what: &str) -> anyhow::Error {
-        let kept = sparq_checkpoint::list(&self.run_dir.checkpoints_dir())
+        let kept = sparq_checkpoint::newest_complete(&self.run_dir.checkpoints_dir())
             .ok()
-            .and_then(|all| {
-                all.into_iter().rev().find(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("step_"))
-                })
-            });
+            .flatten();
         let kept = match kept {
             Some(p) => format!("the last checkpoint, all finite, is {}", p.display()),
             None => "no checkpoint was written".to_owned(),
@@ -728,12 +736,13 @@ impl Trainer {
 /// to that step. Refuses a checkpoint of another environment or architecture.
 fn restore(
     run_dir: &RunDir,
+    checkpoint: &Path,
     cfg: &CheckedConfig,
     parts: &mut Parts,
     state: &mut TrainerState,
 ) -> Result<String> {
     let c = cfg.config();
-    let cp = sparq_checkpoint::load::<CheckpointMeta>(run_dir.root())?;
+    let cp = sparq_checkpoint::load::<CheckpointMeta>(checkpoint)?;
     let meta = &cp.meta;
     meta.check_format(&cp.path)?;
     let at = cp.path.display();
