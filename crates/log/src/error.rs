@@ -34,6 +34,9 @@ pub enum LogError {
     /// `RunDir::create` on a directory that already holds a run.
     #[error("run directory {} already holds a run ({found} exists); pick a new run name or resume it", path.display())]
     RunExists { path: PathBuf, found: String },
+    /// `RunDir::create` on a directory that holds other things than a run.
+    #[error("{} is not empty ({found} is there) and holds no run; give --run-dir a new or empty directory", path.display())]
+    NotEmpty { path: PathBuf, found: String },
     /// Another live process holds the run directory's lock.
     #[error("run directory {} is in use by {}; wait for it to finish or stop it", path.display(), holder(*pid))]
     Locked { path: PathBuf, pid: Option<u32> },

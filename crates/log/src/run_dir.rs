@@ -42,12 +42,22 @@ impl RunDir {
     /// winner writes its config.toml while it holds the returned `RunDir`).
     pub fn create(path: &Path) -> Result<RunDir, LogError> {
         std::fs::create_dir_all(path).map_err(|e| LogError::io("create directory", path, e))?;
-        probe_writable(path)?;
-        let lock = RunLock::acquire(path)?;
-        let run = RunDir {
+        let mut run = RunDir {
             root: path.to_owned(),
-            lock: Some(Arc::new(lock)),
+            lock: None,
         };
+        probe_writable(path)?;
+        // Before anything stays in it: a directory of other things is not a run's (one holding
+        // a run is refused below, under the lock).
+        if run.existing_run_file()?.is_none() {
+            if let Some(found) = run.foreign_entry()? {
+                return Err(LogError::NotEmpty {
+                    path: path.to_owned(),
+                    found,
+                });
+            }
+        }
+        run.lock = Some(Arc::new(RunLock::acquire(path)?));
         if let Some(found) = run.existing_run_file()? {
             return Err(LogError::RunExists {
                 path: path.to_owned(),
@@ -162,6 +172,27 @@ impl RunDir {
             .first()
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned()))
+    }
+}
+
+impl RunDir {
+    /// A visible entry that no run start leaves behind (an empty `checkpoints/` is one it does;
+    /// hidden ones are its lock, write probes and atomic writes under way), so a run is never
+    /// written into a directory of other things.
+    fn foreign_entry(&self) -> Result<Option<String>, LogError> {
+        let entries =
+            std::fs::read_dir(&self.root).map_err(|e| LogError::io("read", &self.root, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| LogError::io("read", &self.root, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let empty_dir = |p: &Path| std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_none());
+            let ours =
+                name.starts_with('.') || (name == CHECKPOINTS_DIR && empty_dir(&entry.path()));
+            if !ours {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
     }
 }
 

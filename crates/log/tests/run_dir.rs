@@ -129,3 +129,24 @@ fn event_files_are_listed_oldest_first() {
     let b = run.event_writer().unwrap().path().to_owned();
     assert_eq!(run.event_files().unwrap(), vec![a, b]);
 }
+
+#[test]
+fn create_refuses_a_directory_of_other_things_but_not_an_empty_or_abandoned_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tmp.path().join("photos");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("cat.jpg"), b"x").unwrap();
+    let err = sparq_log::RunDir::create(&other).unwrap_err().to_string();
+    assert!(err.contains("not empty (cat.jpg is there)"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&other).unwrap().count(),
+        1,
+        "nothing written into it"
+    );
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    drop(sparq_log::RunDir::create(&empty).unwrap());
+    // What a start killed before its config.toml leaves (lock, empty checkpoints/) is reusable.
+    sparq_log::RunDir::create(&empty).unwrap();
+}
