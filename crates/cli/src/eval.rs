@@ -8,7 +8,8 @@ use sparq::{EVAL_SEED_OFFSET, EvalStats, Policy, SparsityStats};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// A run directory (its latest checkpoint) or a checkpoint directory.
+    /// A run directory (its latest checkpoint), a checkpoint directory, or a policy file written
+    /// by `sparq export --format policy`.
     path: PathBuf,
     /// Greedy episodes to run.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
@@ -36,6 +37,11 @@ struct EvalReport {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
+    if crate::export_cmd::eval_file::is_policy_file(&args.path) {
+        // A policy file does not know its run's seed: default 0.
+        let seed = args.seed.unwrap_or(0);
+        return crate::export_cmd::eval_file::run(&args.path, args.episodes, seed, args.json);
+    }
     let path = match args.checkpoint.as_deref() {
         Some(value) => crate::train::chosen_checkpoint(&args.path, value)?,
         None => args.path.clone(),

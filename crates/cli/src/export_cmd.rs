@@ -1,7 +1,12 @@
-//! `sparq export --compact`: turns a neuron-pruned network into a smaller dense one without the
-//! removed units, checks that it acts exactly like the original, and times both.
+//! `sparq export`: `--compact` turns a neuron-pruned network into a smaller dense one without the
+//! removed units, checks that it acts exactly like the original, and times both; `--format
+//! policy|onnx` writes the network for deployment (see `deploy.rs`).
 
 mod compact;
+mod deploy;
+pub mod eval_file;
+mod onnx;
+mod policy;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -24,12 +29,27 @@ const TIMING_PASSES: usize = 5;
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// A run directory (its latest checkpoint) or a checkpoint directory of a neuron-pruned network.
+    /// A run directory (its latest checkpoint) or a checkpoint directory.
     path: PathBuf,
-    /// Write the network without its removed units as a checkpoint into this directory.
-    #[arg(long, value_name = "OUT")]
-    compact: PathBuf,
-    /// States recorded (original policy, ε-greedy 0.1) to verify the compact network on.
+    /// Write the network without its removed units (neuron-pruned networks) as a checkpoint into
+    /// this directory.
+    #[arg(long, value_name = "OUT", conflicts_with_all = ["format", "int8", "out"])]
+    compact: Option<PathBuf>,
+    /// Write the network for deployment: a sparq-runtime policy file (each linear layer dense or
+    /// sparse by its density) or an ONNX model (opset 17).
+    #[arg(long, value_enum, requires = "out")]
+    format: Option<deploy::Kind>,
+    /// Store linear layers as int8 (symmetric per-output-unit scales).
+    #[arg(long, requires = "format")]
+    int8: bool,
+    /// The file --format writes.
+    #[arg(value_name = "OUT")]
+    out: Option<PathBuf>,
+    /// Also write the verification states and libtorch's Q-values to this file (for
+    /// scripts/dev/check-onnx).
+    #[arg(long, value_name = "FILE", requires = "format")]
+    reference: Option<PathBuf>,
+    /// States recorded (original policy, ε-greedy 0.1) to verify the exported network on.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     states: u32,
     /// Seed of the recording episodes and their exploration.
@@ -38,6 +58,21 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> Result<()> {
+    let compact_out = match (&args.compact, args.format, &args.out) {
+        (Some(out), None, None) => out.clone(),
+        (None, Some(kind), Some(out)) => {
+            return deploy::run(deploy::Request {
+                path: &args.path,
+                kind,
+                int8: args.int8,
+                out,
+                reference: args.reference.as_deref(),
+                states: args.states as usize,
+                seed: args.seed,
+            });
+        }
+        _ => bail!("sparq export needs --compact OUT, or --format policy|onnx [--int8] OUT"),
+    };
     let (cp, mut config) = load_checkpoint(&args.path)?;
     let original = policy_of(&cp)?;
     let plan = compact::plan(original.spec(), original.params());
@@ -47,7 +82,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             cp.path.display()
         );
     }
-    check_out(&args.compact)?;
+    check_out(&compact_out)?;
 
     let mut tensors = Vec::with_capacity(cp.tensors.len());
     for (name, v) in &cp.tensors {
@@ -102,7 +137,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
     let saved = sparq_checkpoint::save(
-        &args.compact,
+        &compact_out,
         &format!("step_{:010}", m.env_steps),
         &meta,
         &tensors,
@@ -150,7 +185,7 @@ fn check_out(out: &Path) -> Result<()> {
 }
 
 /// `n` observations (row-major) met by `policy` acting ε-greedily, episodes chained.
-fn record_states(policy: &HostPolicy, env_id: &str, n: usize, seed: u64) -> Result<Vec<f32>> {
+pub(crate) fn record_states(policy: &HostPolicy, env_id: &str, n: usize, seed: u64) -> Result<Vec<f32>> {
     let mut env = sparq_envs::make(env_id)?;
     let obs_len = env.obs_space().len();
     let mut rng = Pcg64::seed_from_u64(seed);

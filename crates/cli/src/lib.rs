@@ -33,7 +33,7 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Prune a trained policy one-shot at several sparsities, optionally fine-tune, and evaluate.
     Prune(prune_cmd::PruneArgs),
-    /// Export a neuron-pruned policy as a smaller dense network (--compact).
+    /// Export a policy: for deployment (--format policy|onnx) or, neuron-pruned, as a smaller dense network (--compact).
     Export(export_cmd::ExportArgs),
     /// Inspect, replay and benchmark environments.
     #[command(subcommand)]
