@@ -133,6 +133,82 @@ impl<T: Wt> Sell<T> {
     }
 }
 
+/// Layers whose fan-in is not a multiple of 32 use [`Blocked`] only up to this fan-in (their
+/// input is padded on the stack).
+pub const BLOCKED_PAD_MAX: usize = 2048;
+
+/// SELL-16 over column blocks of 32 ("blocked"): rows sorted by length in slices of 16 as in
+/// [`Sell`]; each step of a slice holds 16 entries from one block of 32 columns, and a 5-bit
+/// index picks each input from two registers holding that block of x (`vpermt2ps`), so no
+/// gather touches memory. A slice's steps run in one loop (no per-block branches); the price is
+/// padding to the longest row of each (slice, block).
+#[derive(Debug, Clone)]
+pub struct Blocked<T> {
+    /// Step offset of each slice, plus the end.
+    pub slice_ptr: Vec<u32>,
+    /// Column block of each step.
+    pub blk: Vec<u16>,
+    /// 16 per step: column within the block.
+    pub idx: Vec<u8>,
+    pub vals: Vec<T>,
+    pub perm: Vec<u32>,
+}
+
+impl<T: Wt> Blocked<T> {
+    pub fn from_csr(c: &CsrK<T>, fan_in: usize) -> Self {
+        let units = c.row_ptr.len() - 1;
+        let len = |r: usize| (c.row_ptr[r + 1] - c.row_ptr[r]) as usize;
+        let mut order: Vec<usize> = (0..units).collect();
+        order.sort_by_key(|&r| std::cmp::Reverse(len(r)));
+        let slices = units.div_ceil(16);
+        let blocks = fan_in.div_ceil(32).max(1);
+        let mut b = Blocked {
+            slice_ptr: vec![0],
+            blk: Vec::new(),
+            idx: Vec::new(),
+            vals: Vec::new(),
+            perm: vec![u32::MAX; slices * 16],
+        };
+        for (i, &r) in order.iter().enumerate() {
+            b.perm[i] = r as u32;
+        }
+        for sl in 0..slices {
+            let rows = &order[sl * 16..units.min(sl * 16 + 16)];
+            let mut cur: Vec<usize> = rows.iter().map(|&r| c.row_ptr[r] as usize).collect();
+            for g in 0..blocks {
+                let hi = (g + 1) * 32;
+                let in_block: Vec<usize> = rows
+                    .iter()
+                    .zip(&cur)
+                    .map(|(&r, &k)| {
+                        c.cols[k..c.row_ptr[r + 1] as usize].iter().take_while(|&&j| (j as usize) < hi).count()
+                    })
+                    .collect();
+                let steps = in_block.iter().copied().max().unwrap_or(0);
+                for k in 0..steps {
+                    b.blk.push(g as u16);
+                    for lane in 0..16 {
+                        let (i, v) = match rows.get(lane) {
+                            Some(_) if k < in_block[lane] => {
+                                let e = cur[lane] + k;
+                                ((c.cols[e] as usize - g * 32) as u8, c.vals[e])
+                            }
+                            _ => (0, T::default()),
+                        };
+                        b.idx.push(i);
+                        b.vals.push(v);
+                    }
+                }
+                for (k, n) in cur.iter_mut().zip(&in_block) {
+                    *k += n;
+                }
+            }
+            b.slice_ptr.push(b.blk.len() as u32);
+        }
+        b
+    }
+}
+
 // ---- portable bodies (inlined into each target-feature wrapper) ----
 
 #[inline(always)]
@@ -202,6 +278,18 @@ fn gemv<T: Wt>(w: &[T], x: &[f32], scales: Option<&[f32]>, bias: &[f32], y: &mut
         }
         y[r] = finish(hsum16(&a0) + dot_tail(w0), r, scales, bias);
         r += 1;
+    }
+}
+
+/// y = b + Σ_j x_j · Wᵀ[j], for small fan-in: vectorised over the outputs.
+#[inline(always)]
+fn axpy(wt: &[f32], x: &[f32], bias: &[f32], y: &mut [f32]) {
+    y.copy_from_slice(bias);
+    let units = y.len();
+    for (j, &xj) in x.iter().enumerate() {
+        for (yo, &w) in y.iter_mut().zip(&wt[j * units..(j + 1) * units]) {
+            *yo += xj * w;
+        }
     }
 }
 
@@ -319,6 +407,8 @@ macro_rules! wrappers {
             #[target_feature(enable = $feat)]
             pub fn gemv_f32(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) { gemv(w, x, None, b, y) }
             #[target_feature(enable = $feat)]
+            pub fn axpy_f32(wt: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) { axpy(wt, x, b, y) }
+            #[target_feature(enable = $feat)]
             pub fn gemv_i8(w: &[i8], x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) { gemv(w, x, Some(s), b, y) }
             #[target_feature(enable = $feat)]
             pub fn csr1_f32(m: &CsrK<f32>, x: &[f32], b: &[f32], y: &mut [f32]) { csr1(m, x, None, b, y) }
@@ -342,6 +432,7 @@ wrappers!("avx2,fma" => avx2, "avx512f" => avx512);
 mod portable {
     use super::*;
     pub fn gemv_f32(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) { gemv(w, x, None, b, y) }
+    pub fn axpy_f32(wt: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) { axpy(wt, x, b, y) }
     pub fn gemv_i8(w: &[i8], x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) { gemv(w, x, Some(s), b, y) }
     pub fn csr1_f32(m: &CsrK<f32>, x: &[f32], b: &[f32], y: &mut [f32]) { csr1(m, x, None, b, y) }
     pub fn csr1_i8(m: &CsrK<i8>, x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) { csr1(m, x, Some(s), b, y) }
@@ -369,21 +460,40 @@ macro_rules! dispatch {
 /// A linear layer's weights in the form its kernel reads.
 #[derive(Debug, Clone)]
 pub enum LinearOp {
-    Dense(Vec<f32>),
+    /// `wt`: the weights transposed (`[fan_in × units]`), kept for layers with fan-in below 16,
+    /// where a row-by-row dot product would be all loop overhead (the observation layer).
+    Dense { w: Vec<f32>, wt: Option<Vec<f32>> },
     DenseI8 { q: Vec<i8>, scales: Vec<f32> },
-    Sparse { csr: CsrK<f32>, sell: Option<Sell<f32>> },
-    SparseI8 { csr: CsrK<i8>, scales: Vec<f32>, sell: Option<Sell<i8>> },
+    Sparse { csr: CsrK<f32>, one: Option<Sparse1<f32>> },
+    SparseI8 { csr: CsrK<i8>, scales: Vec<f32>, one: Option<Sparse1<i8>> },
+}
+
+/// The AVX-512 batch-1 form of a sparse layer (CSR otherwise).
+#[derive(Debug, Clone)]
+pub enum Sparse1<T> {
+    Sell(Sell<T>),
+    Blocked(Blocked<T>),
+}
+
+impl<T> Sparse1<T> {
+    fn bytes(&self) -> usize {
+        let t = std::mem::size_of::<T>();
+        match self {
+            Sparse1::Sell(s) => s.cols.len() * (2 + t) + s.perm.len() * 4,
+            Sparse1::Blocked(b) => b.idx.len() * (1 + t) + b.blk.len() * 2 + b.perm.len() * 4,
+        }
+    }
 }
 
 impl LinearOp {
     /// Bytes of weights, indices and scales a batch-1 call reads.
     pub fn bytes(&self) -> usize {
         match self {
-            LinearOp::Dense(w) => w.len() * 4,
+            LinearOp::Dense { w, .. } => w.len() * 4,
             LinearOp::DenseI8 { q, scales } => q.len() + scales.len() * 4,
-            LinearOp::Sparse { csr, sell } => sell.as_ref().map_or(csr.bytes(), |s| s.cols.len() * 6),
-            LinearOp::SparseI8 { csr, scales, sell } => {
-                scales.len() * 4 + sell.as_ref().map_or(csr.bytes(), |s| s.cols.len() * 3)
+            LinearOp::Sparse { csr, one } => one.as_ref().map_or(csr.bytes(), Sparse1::bytes),
+            LinearOp::SparseI8 { csr, scales, one } => {
+                scales.len() * 4 + one.as_ref().map_or(csr.bytes(), Sparse1::bytes)
             }
         }
     }
@@ -391,29 +501,39 @@ impl LinearOp {
     /// The kernel a batch-1 call runs, for reports.
     pub fn kernel_name(&self) -> &'static str {
         match self {
-            LinearOp::Dense(_) => "dense-f32",
+            LinearOp::Dense { .. } => "dense-f32",
             LinearOp::DenseI8 { .. } => "dense-i8",
-            LinearOp::Sparse { sell: None, .. } => "sparse-f32 (csr)",
-            LinearOp::Sparse { sell: Some(_), .. } => "sparse-f32 (sell-16)",
-            LinearOp::SparseI8 { sell: None, .. } => "sparse-i8 (csr)",
-            LinearOp::SparseI8 { sell: Some(_), .. } => "sparse-i8 (sell-16)",
+            LinearOp::Sparse { one: None, .. } => "sparse-f32 (csr)",
+            LinearOp::Sparse { one: Some(Sparse1::Sell(_)), .. } => "sparse-f32 (sell-16)",
+            LinearOp::Sparse { one: Some(Sparse1::Blocked(_)), .. } => "sparse-f32 (blocked)",
+            LinearOp::SparseI8 { one: None, .. } => "sparse-i8 (csr)",
+            LinearOp::SparseI8 { one: Some(Sparse1::Sell(_)), .. } => "sparse-i8 (sell-16)",
+            LinearOp::SparseI8 { one: Some(Sparse1::Blocked(_)), .. } => "sparse-i8 (blocked)",
         }
     }
 
     /// y = W x + b for one input.
     pub fn run1(&self, isa: Isa, x: &[f32], b: &[f32], y: &mut [f32]) {
         match self {
-            LinearOp::Dense(w) => dispatch!(isa, gemv_f32(w, x, b, y)),
+            LinearOp::Dense { wt: Some(wt), .. } => dispatch!(isa, axpy_f32(wt, x, b, y)),
+            LinearOp::Dense { w, .. } => dispatch!(isa, gemv_f32(w, x, b, y)),
             LinearOp::DenseI8 { q, scales } => dispatch!(isa, gemv_i8(q, x, scales, b, y)),
+            // SAFETY (all four): AVX-512F was detected; columns were checked < x.len() on load.
             #[cfg(target_arch = "x86_64")]
-            LinearOp::Sparse { sell: Some(s), .. } if isa == Isa::Avx512 => {
-                // SAFETY: AVX-512F was detected; columns were checked < x.len() on load.
-                unsafe { sell_avx512::run_f32(s, x, b, y) }
+            LinearOp::Sparse { one: Some(Sparse1::Sell(s)), .. } if isa == Isa::Avx512 => unsafe {
+                sell_avx512::run_f32(s, x, b, y)
+            },
+            #[cfg(target_arch = "x86_64")]
+            LinearOp::SparseI8 { one: Some(Sparse1::Sell(s)), scales, .. } if isa == Isa::Avx512 => unsafe {
+                sell_avx512::run_i8(s, x, scales, b, y)
+            },
+            #[cfg(target_arch = "x86_64")]
+            LinearOp::Sparse { one: Some(Sparse1::Blocked(s)), .. } if isa == Isa::Avx512 => {
+                padded(x, |x| unsafe { sell_avx512::blocked_f32(s, x, &[], b, y) })
             }
             #[cfg(target_arch = "x86_64")]
-            LinearOp::SparseI8 { sell: Some(s), scales, .. } if isa == Isa::Avx512 => {
-                // SAFETY: as above.
-                unsafe { sell_avx512::run_i8(s, x, scales, b, y) }
+            LinearOp::SparseI8 { one: Some(Sparse1::Blocked(s)), scales, .. } if isa == Isa::Avx512 => {
+                padded(x, |x| unsafe { sell_avx512::blocked_i8(s, x, scales, b, y) })
             }
             LinearOp::Sparse { csr, .. } => dispatch!(isa, csr1_f32(csr, x, b, y)),
             LinearOp::SparseI8 { csr, scales, .. } => dispatch!(isa, csr1_i8(csr, x, scales, b, y)),
@@ -423,12 +543,23 @@ impl LinearOp {
     /// Y = W X + b for a tile.
     pub fn run_tile(&self, isa: Isa, x: &[Lane], b: &[f32], y: &mut [Lane]) {
         match self {
-            LinearOp::Dense(w) => dispatch!(isa, gemm_tile_f32(w, x, b, y)),
+            LinearOp::Dense { w, .. } => dispatch!(isa, gemm_tile_f32(w, x, b, y)),
             LinearOp::DenseI8 { q, scales } => dispatch!(isa, gemm_tile_i8(q, x, scales, b, y)),
             LinearOp::Sparse { csr, .. } => dispatch!(isa, csr_tile_f32(csr, x, b, y)),
             LinearOp::SparseI8 { csr, scales, .. } => dispatch!(isa, csr_tile_i8(csr, x, scales, b, y)),
         }
     }
+}
+
+/// `x` zero-padded to a multiple of 32 on the stack when it is not one already (`Blocked`
+/// layers have fan-in ≤ [`BLOCKED_PAD_MAX`] then).
+fn padded<R>(x: &[f32], f: impl FnOnce(&[f32]) -> R) -> R {
+    if x.len() % 32 == 0 {
+        return f(x);
+    }
+    let mut buf = [0f32; BLOCKED_PAD_MAX];
+    buf[..x.len()].copy_from_slice(x);
+    f(&buf[..x.len().next_multiple_of(32)])
 }
 
 /// The convolution for one image.
@@ -439,66 +570,165 @@ pub fn conv3x3_run(isa: Isa, x: &[f32], c: usize, h: usize, w: usize, k: &[f32],
 
 #[cfg(target_arch = "x86_64")]
 mod sell_avx512 {
-    //! SELL-16 with AVX-512 gathers: one 16-wide gather of x serves 16 rows.
-    use super::{Sell, Wt};
+    //! SELL-16 with AVX-512 gathers (one 16-wide gather of x serves 16 rows), and the blocked
+    //! form that picks inputs from registers instead. Written as macros over the weight type
+    //! rather than with closures: a closure would not inherit the target feature, and every
+    //! intrinsic in it would become a call.
+    use super::{Blocked, Sell};
     use std::arch::x86_64::*;
 
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn weights_f32(v: &[f32], k: usize) -> __m512 {
-        // SAFETY: k + 16 ≤ v.len() (slices are whole multiples of 16 entries).
-        unsafe { _mm512_loadu_ps(v.as_ptr().add(k)) }
+    macro_rules! load_f32 {
+        ($v:expr, $k:expr) => {
+            _mm512_loadu_ps(AsPtr::ptr(&$v).add($k))
+        };
     }
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn weights_i8(v: &[i8], k: usize) -> __m512 {
-        // SAFETY: as above.
-        unsafe { _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(v.as_ptr().add(k) as *const __m128i))) }
+    macro_rules! load_i8 {
+        ($v:expr, $k:expr) => {
+            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(AsPtr::ptr(&$v).add($k) as *const __m128i)))
+        };
+    }
+    macro_rules! load_f32p {
+        ($p:expr) => {
+            _mm512_loadu_ps($p)
+        };
+    }
+    macro_rules! load_i8p {
+        ($p:expr) => {
+            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128($p as *const __m128i)))
+        };
+    }
+    /// Both `Vec<T>` and `*const T` as a pointer, for the load macros.
+    trait AsPtr<T> {
+        fn ptr(&self) -> *const T;
+    }
+    impl<T> AsPtr<T> for Vec<T> {
+        fn ptr(&self) -> *const T {
+            self.as_ptr()
+        }
+    }
+    impl<T> AsPtr<T> for *const T {
+        fn ptr(&self) -> *const T {
+            *self
+        }
     }
 
+    /// Writes the 16 lanes of `acc` to their rows.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    fn run<T: Wt>(s: &Sell<T>, x: &[f32], load: impl Fn(&[T], usize) -> __m512, mut out: impl FnMut(usize, f32)) {
-        debug_assert_eq!(s.cols.len(), s.vals.len());
-        for (sl, w) in s.slice_ptr.windows(2).enumerate() {
-            let (a, b) = (w[0] as usize, w[1] as usize);
-            let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-            let mut k = a;
-            // SAFETY: k + 16 ≤ b ≤ cols.len(); every column < x.len() (checked on load), so the
-            // gathers stay inside x.
-            unsafe {
-                let col = |k: usize| _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.cols.as_ptr().add(k) as *const __m256i));
-                while k + 32 <= b {
-                    let g0 = _mm512_i32gather_ps::<4>(col(k), x.as_ptr());
-                    let g1 = _mm512_i32gather_ps::<4>(col(k + 16), x.as_ptr());
-                    acc0 = _mm512_fmadd_ps(load(&s.vals, k), g0, acc0);
-                    acc1 = _mm512_fmadd_ps(load(&s.vals, k + 16), g1, acc1);
-                    k += 32;
-                }
-                if k < b {
-                    let g0 = _mm512_i32gather_ps::<4>(col(k), x.as_ptr());
-                    acc0 = _mm512_fmadd_ps(load(&s.vals, k), g0, acc0);
-                }
-            }
-            let mut lanes = [0f32; 16];
-            // SAFETY: 16 floats.
-            unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), _mm512_add_ps(acc0, acc1)) };
-            for (i, &v) in lanes.iter().enumerate() {
-                let r = s.perm[sl * 16 + i];
-                if r != u32::MAX {
-                    out(r as usize, v);
-                }
+    fn scatter(acc: __m512, perm: &[u32], mut out: impl FnMut(usize, f32)) {
+        let mut lanes = [0f32; 16];
+        // SAFETY: 16 floats.
+        unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc) };
+        for (&r, &v) in perm.iter().zip(&lanes) {
+            if r != u32::MAX {
+                out(r as usize, v);
             }
         }
     }
 
-    #[target_feature(enable = "avx512f")]
-    pub fn run_f32(s: &Sell<f32>, x: &[f32], b: &[f32], y: &mut [f32]) {
-        run(s, x, |v, k| weights_f32(v, k), |r, v| y[r] = v + b[r]);
+    macro_rules! sell_kernel {
+        ($name:ident, $t:ty, $load:ident) => {
+            /// # Safety
+            /// Every column < x.len(); slices are whole multiples of 16 entries.
+            #[target_feature(enable = "avx512f")]
+            pub unsafe fn $name(s: &Sell<$t>, x: &[f32], mut out: impl FnMut(usize, f32)) {
+                for (sl, w) in s.slice_ptr.windows(2).enumerate() {
+                    let (a, b) = (w[0] as usize, w[1] as usize);
+                    let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+                    let mut k = a;
+                    // SAFETY: k + 16 ≤ b ≤ cols.len(); columns < x.len() (checked on load).
+                    unsafe {
+                        while k + 32 <= b {
+                            let c0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.cols.as_ptr().add(k) as *const __m256i));
+                            let c1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.cols.as_ptr().add(k + 16) as *const __m256i));
+                            let g0 = _mm512_i32gather_ps::<4>(c0, x.as_ptr());
+                            let g1 = _mm512_i32gather_ps::<4>(c1, x.as_ptr());
+                            acc0 = _mm512_fmadd_ps($load!(s.vals, k), g0, acc0);
+                            acc1 = _mm512_fmadd_ps($load!(s.vals, k + 16), g1, acc1);
+                            k += 32;
+                        }
+                        if k < b {
+                            let c0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.cols.as_ptr().add(k) as *const __m256i));
+                            let g0 = _mm512_i32gather_ps::<4>(c0, x.as_ptr());
+                            acc0 = _mm512_fmadd_ps($load!(s.vals, k), g0, acc0);
+                        }
+                    }
+                    scatter(_mm512_add_ps(acc0, acc1), &s.perm[sl * 16..sl * 16 + 16], &mut out);
+                }
+            }
+        };
     }
+    sell_kernel!(sell_f32, f32, load_f32);
+    sell_kernel!(sell_i8, i8, load_i8);
+
+    macro_rules! blocked_kernel {
+        ($name:ident, $t:ty, $load:ident) => {
+            /// y[r] = (W x)[r] · scale[r] + b[r] (scale 1 when `sc` is empty).
+            ///
+            /// # Safety
+            /// The layout built by `Blocked::from_csr` for a fan-in ≤ x.len(), and x.len() a
+            /// multiple of 32 (callers pad).
+            #[target_feature(enable = "avx512f")]
+            pub unsafe fn $name(s: &Blocked<$t>, x: &[f32], sc: &[f32], b: &[f32], y: &mut [f32]) {
+                debug_assert_eq!(x.len() % 32, 0);
+                let (xp, blk, idx, vals) = (x.as_ptr(), s.blk.as_ptr(), s.idx.as_ptr(), s.vals.as_ptr());
+                let mut lanes = [0f32; 16];
+                for (sl, w) in s.slice_ptr.windows(2).enumerate() {
+                    let (a, e) = (w[0] as usize, w[1] as usize);
+                    // SAFETY: blocks lie inside x (padded to whole blocks); 16·t + 16 ≤
+                    // idx.len() = vals.len() for t < e.
+                    unsafe {
+                        let mut acc0 = _mm512_setzero_ps();
+                        let mut acc1 = _mm512_setzero_ps();
+                        let mut acc2 = _mm512_setzero_ps();
+                        let mut acc3 = _mm512_setzero_ps();
+                        macro_rules! step {
+                            ($tt:expr, $acc:ident) => {{
+                                let p = xp.add(*blk.add($tt) as usize * 32);
+                                let i = _mm512_cvtepu8_epi32(_mm_loadu_si128(idx.add(16 * $tt) as *const __m128i));
+                                let xv = _mm512_permutex2var_ps(_mm512_loadu_ps(p), i, _mm512_loadu_ps(p.add(16)));
+                                $acc = _mm512_fmadd_ps($load!(vals.add(16 * $tt)), xv, $acc);
+                            }};
+                        }
+                        let mut t = a;
+                        while t + 4 <= e {
+                            step!(t, acc0);
+                            step!(t + 1, acc1);
+                            step!(t + 2, acc2);
+                            step!(t + 3, acc3);
+                            t += 4;
+                        }
+                        while t < e {
+                            step!(t, acc0);
+                            t += 1;
+                        }
+                        let sum = _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
+                        _mm512_storeu_ps(lanes.as_mut_ptr(), sum);
+                    }
+                    for (&r, &v) in s.perm[sl * 16..sl * 16 + 16].iter().zip(&lanes) {
+                        if r != u32::MAX {
+                            let r = r as usize;
+                            y[r] = if sc.is_empty() { v } else { v * sc[r] } + b[r];
+                        }
+                    }
+                }
+            }
+        };
+    }
+    blocked_kernel!(blocked_f32, f32, load_f32p);
+    blocked_kernel!(blocked_i8, i8, load_i8p);
+
+    /// # Safety
+    /// As [`sell_f32`].
     #[target_feature(enable = "avx512f")]
-    pub fn run_i8(s: &Sell<i8>, x: &[f32], sc: &[f32], b: &[f32], y: &mut [f32]) {
-        run(s, x, |v, k| weights_i8(v, k), |r, v| y[r] = v * sc[r] + b[r]);
+    pub unsafe fn run_f32(s: &Sell<f32>, x: &[f32], b: &[f32], y: &mut [f32]) {
+        unsafe { sell_f32(s, x, |r, v| y[r] = v + b[r]) }
+    }
+    /// # Safety
+    /// As [`sell_i8`].
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn run_i8(s: &Sell<i8>, x: &[f32], sc: &[f32], b: &[f32], y: &mut [f32]) {
+        unsafe { sell_i8(s, x, |r, v| y[r] = v * sc[r] + b[r]) }
     }
 }
 

@@ -21,4 +21,4 @@ pub mod quant;
 pub use error::{Error, ErrorKind};
 pub use format::{Activation, Csr, Format, LayerData, LayerKind, PolicyFile, Role, Weights};
 pub use kernels::Isa;
-pub use policy::{Kernels, LayerInfo, Options, Policy, argmax};
+pub use policy::{Kernels, LayerInfo, Options, Policy, SparseKernel, argmax};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 use crate::format::{Activation, Format, LayerKind, PolicyFile, Role, Weights};
-use crate::kernels::{self, CsrK, Isa, Lane, LinearOp, Sell, TILE};
+use crate::kernels::{self, Blocked, CsrK, Isa, Lane, LinearOp, Sell, Sparse1, TILE};
 
 /// Which kernels to run: the formats stored in the file, or one format for every linear layer
 /// (re-encoded on load; for benchmarks and agreement checks).
@@ -17,13 +17,23 @@ pub enum Kernels {
     Force(Format),
 }
 
+/// Batch-1 kernels for sparse layers (benchmarks/policy-runtime.md compares them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SparseKernel {
+    /// Compressed sparse rows, scalar.
+    Csr,
+    /// SELL-16 with AVX-512 gathers.
+    Sell,
+    /// SELL-16 over blocks of 32 columns with register permutes: the fastest measured.
+    Blocked,
+}
+
 /// Load-time choices; the defaults are what a deployment wants.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     pub kernels: Kernels,
-    /// Run batch-1 sparse layers as SELL-16 with AVX-512 gathers where the CPU has them
-    /// (otherwise CSR).
-    pub sell: bool,
+    /// The batch-1 kernel of sparse layers where the CPU has AVX-512 (CSR elsewhere).
+    pub sparse: SparseKernel,
     /// Instruction set; `None` detects the CPU's.
     pub isa: Option<Isa>,
 }
@@ -32,7 +42,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             kernels: Kernels::AsStored,
-            sell: true,
+            sparse: SparseKernel::Blocked,
             isa: None,
         }
     }
@@ -179,7 +189,8 @@ impl Policy {
                         }
                         _ => l.weights,
                     };
-                    Op::Linear(linear_op(weights, opts.sell && isa == Isa::Avx512))
+                    let sparse = if isa == Isa::Avx512 { opts.sparse } else { SparseKernel::Csr };
+                    Op::Linear(linear_op(weights, l.fan_in, sparse))
                 }
             };
             layers.push(Layer {
@@ -449,19 +460,39 @@ fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]
     }
 }
 
-fn linear_op(w: Weights, sell: bool) -> LinearOp {
+fn linear_op(w: Weights, fan_in: usize, sparse: SparseKernel) -> LinearOp {
+    fn one<T: kernels::Wt>(csr: &CsrK<T>, fan_in: usize, k: SparseKernel) -> Option<Sparse1<T>> {
+        match k {
+            SparseKernel::Csr => None,
+            SparseKernel::Sell => Some(Sparse1::Sell(Sell::from_csr(csr))),
+            SparseKernel::Blocked if fan_in % 32 == 0 || fan_in <= kernels::BLOCKED_PAD_MAX => {
+                Some(Sparse1::Blocked(Blocked::from_csr(csr, fan_in)))
+            }
+            SparseKernel::Blocked => Some(Sparse1::Sell(Sell::from_csr(csr))),
+        }
+    }
     match w {
-        Weights::DenseF32(d) => LinearOp::Dense(d),
+        Weights::DenseF32(w) => {
+            let wt = (fan_in < 16).then(|| {
+                let units = w.len() / fan_in;
+                let mut t = vec![0f32; w.len()];
+                for (o, row) in w.chunks_exact(fan_in).enumerate() {
+                    for (j, &v) in row.iter().enumerate() {
+                        t[j * units + o] = v;
+                    }
+                }
+                t
+            });
+            LinearOp::Dense { w, wt }
+        }
         Weights::DenseI8 { scales, q } => LinearOp::DenseI8 { q, scales },
         Weights::SparseF32(c) => {
             let csr = CsrK::from_csr(&c);
-            let sell = sell.then(|| Sell::from_csr(&csr));
-            LinearOp::Sparse { csr, sell }
+            LinearOp::Sparse { one: one(&csr, fan_in, sparse), csr }
         }
         Weights::SparseI8 { scales, csr } => {
             let csr = CsrK::from_csr(&csr);
-            let sell = sell.then(|| Sell::from_csr(&csr));
-            LinearOp::SparseI8 { csr, scales, sell }
+            LinearOp::SparseI8 { one: one(&csr, fan_in, sparse), csr, scales }
         }
     }
 }

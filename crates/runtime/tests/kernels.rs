@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Rng, network, reference};
-use sparq_runtime::{Activation, Format, Isa, Kernels, Options, Policy};
+use sparq_runtime::{Activation, Format, Isa, Kernels, Options, Policy, SparseKernel};
 
 const FORMATS: [Format; 4] = [Format::DenseF32, Format::SparseF32, Format::DenseI8, Format::SparseI8];
 
@@ -35,14 +35,14 @@ fn check(file: &sparq_runtime::PolicyFile, batch: usize, seed: u64) {
         }
         let want: Vec<f64> = obs.chunks(obs_len).flat_map(|o| reference(&stored, o)).collect();
         for isa in isas() {
-            for sell in [false, true] {
-                let opts = Options { kernels: Kernels::Force(format), sell, isa: Some(isa) };
+            for sparse in [SparseKernel::Csr, SparseKernel::Sell, SparseKernel::Blocked] {
+                let opts = Options { kernels: Kernels::Force(format), sparse, isa: Some(isa) };
                 let mut p = Policy::from_file(file.clone(), opts).unwrap();
                 let mut q = vec![0f32; batch * file.num_actions];
                 p.q_values(&obs, &mut q).unwrap();
                 for (i, (&g, &w)) in q.iter().zip(&want).enumerate() {
                     let err = (g as f64 - w).abs() / w.abs().max(1.0);
-                    assert!(err < 1e-5, "{format:?} {isa:?} sell={sell} batch {batch}: q[{i}] = {g}, reference {w} (rel {err:.2e})");
+                    assert!(err < 1e-5, "{format:?} {isa:?} {sparse:?} batch {batch}: q[{i}] = {g}, reference {w} (rel {err:.2e})");
                 }
             }
         }
@@ -52,7 +52,7 @@ fn check(file: &sparq_runtime::PolicyFile, batch: usize, seed: u64) {
 #[test]
 fn mlp_kernels_match_the_reference_at_every_sparsity_and_batch() {
     for (k, sparsity) in [0.0, 0.5, 0.9, 0.98].into_iter().enumerate() {
-        let f = network(&[4], &[64, 70], 3, Activation::Relu, false, sparsity, Format::DenseF32, k as u64);
+        let f = network(&[4], &[64, 70, 100], 3, Activation::Relu, false, sparsity, Format::DenseF32, k as u64);
         for batch in [1, 3, 5, 32, 37, 100] {
             check(&f, batch, 10 + batch as u64);
         }
