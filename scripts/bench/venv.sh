@@ -5,7 +5,7 @@
 #   repo=... prog=...                 # the repo root; the caller's name, for messages
 #   source "$repo/scripts/bench/venv.sh"
 #   bench_libtorch                    # installs libtorch if missing; sets torch_site
-#   bench_venv                        # needs torch_site; sets venv (the venv) and py_ld
+#   bench_venv [NAME]                 # needs torch_site; sets venv (the venv, default `bench`) and py_ld
 #                                     # (prepend to LD_LIBRARY_PATH for the venv's python)
 #
 #   SPARQ_CACHE        cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/sparq)
@@ -21,8 +21,9 @@ bench_libtorch() {
 
 bench_venv() {
   # SB3 without its torch dependency (the 4.6 GB CUDA build): scripts/requirements/bench*.txt;
-  # torch comes from torch_site.
-  sparq_venv bench || exit 1
+  # torch comes from torch_site. `bench_venv NAME` uses requirements/NAME.txt instead (e.g.
+  # policy-bench: onnxruntime next to torch).
+  sparq_venv "${1:-bench}" || exit 1
   local site got stubs
   site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   # Rewritten every run: .libtorch may have been re-linked (e.g. the full CUDA flavour).
