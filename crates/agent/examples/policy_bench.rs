@@ -24,10 +24,19 @@ const POOL: usize = 1024;
 
 fn spec_and_params(f: &PolicyFile) -> (NetSpec, Vec<f32>) {
     let obs = match f.obs_shape[..] {
-        [c, h, w] => ObsSpace::Binary { channels: c, height: h, width: w },
+        [c, h, w] => ObsSpace::Binary {
+            channels: c,
+            height: h,
+            width: w,
+        },
         _ => ObsSpace::Vector { dim: f.obs_len() },
     };
-    let conv_channels = f.layers.iter().filter(|l| l.kind == LayerKind::Conv3x3).map(|l| l.units).collect();
+    let conv_channels = f
+        .layers
+        .iter()
+        .filter(|l| l.kind == LayerKind::Conv3x3)
+        .map(|l| l.units)
+        .collect();
     let hidden = f
         .layers
         .iter()
@@ -42,13 +51,24 @@ fn spec_and_params(f: &PolicyFile) -> (NetSpec, Vec<f32>) {
         sparq_runtime::Activation::Gelu => A::Gelu,
         sparq_runtime::Activation::LeakyRelu => A::LeakyRelu,
     };
-    let spec = NetSpec { obs, num_actions: f.num_actions, conv_channels, hidden, activation, dueling: f.dueling };
+    let spec = NetSpec {
+        obs,
+        num_actions: f.num_actions,
+        conv_channels,
+        hidden,
+        activation,
+        dueling: f.dueling,
+    };
     let mut params = Vec::new();
     for l in &f.layers {
         params.extend(l.weights.to_dense(l.units, l.fan_in));
         params.extend(&l.bias);
     }
-    assert_eq!(params.len(), spec.layout().numel, "the file's layers are the spec's layout");
+    assert_eq!(
+        params.len(),
+        spec.layout().numel,
+        "the file's layers are the spec's layout"
+    );
     (spec, params)
 }
 
@@ -62,7 +82,11 @@ fn states(p: &mut Policy) -> Result<Vec<f32>, Box<dyn Error>> {
     for _ in 0..POOL {
         out.extend_from_slice(&obs);
         lcg = lcg.wrapping_mul(6364136223846793005).wrapping_add(1);
-        let a = if (lcg >> 33) % 10 == 0 { ((lcg >> 40) as usize) % p.num_actions() } else { p.act(&obs)? };
+        let a = if (lcg >> 33) % 10 == 0 {
+            ((lcg >> 40) as usize) % p.num_actions()
+        } else {
+            p.act(&obs)?
+        };
         if env.step(a, &mut obs).done() {
             env.reset(None, &mut obs);
         }
@@ -92,7 +116,15 @@ fn time(mut f: impl FnMut(usize)) -> (f64, f64) {
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0)
+            })
+        })
         .unwrap_or(0)
 }
 
@@ -114,7 +146,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             let _g = tch::no_grad_guard();
             for _ in 0..1000 {
                 let x = Tensor::from_slice(&obs).view(shape.as_slice());
-                black_box(sparq_agent::forward(&spec, &layout, &flat, &x)?.argmax(1, false).int64_value(&[0]));
+                black_box(
+                    sparq_agent::forward(&spec, &layout, &flat, &x)?
+                        .argmax(1, false)
+                        .int64_value(&[0]),
+                );
             }
         } else {
             drop(f);
@@ -127,15 +163,28 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Ok(());
     }
     let path = &args[0];
-    let model = args.iter().position(|a| a == "--model").map_or(path.clone(), |i| args[i + 1].clone());
+    let model = args
+        .iter()
+        .position(|a| a == "--model")
+        .map_or(path.clone(), |i| args[i + 1].clone());
     let bytes = std::fs::read(path)?;
     let file = PolicyFile::from_bytes(&bytes)?;
     let mut auto = Policy::from_bytes(&bytes)?;
     let pool = states(&mut auto)?;
     let len = auto.obs_len();
     let a = auto.num_actions();
-    let nnz: usize = file.layers.iter().filter(|l| l.kind == LayerKind::Linear).map(|l| l.source_nonzero).sum();
-    let total: usize = file.layers.iter().filter(|l| l.kind == LayerKind::Linear).map(|l| l.units * l.fan_in).sum();
+    let nnz: usize = file
+        .layers
+        .iter()
+        .filter(|l| l.kind == LayerKind::Linear)
+        .map(|l| l.source_nonzero)
+        .sum();
+    let total: usize = file
+        .layers
+        .iter()
+        .filter(|l| l.kind == LayerKind::Linear)
+        .map(|l| l.units * l.fan_in)
+        .sum();
     let emit = |runtime: &str, batch: usize, (median, best): (f64, f64), extra: String| {
         println!(
             "{{\"model\": \"{model}\", \"runtime\": \"{runtime}\", \"batch\": {batch}, \"us\": {median:.3}, \"us_min\": {best:.3}, \"linear_sparsity\": {:.4}{extra}}}",
@@ -165,40 +214,91 @@ fn main() -> Result<(), Box<dyn Error>> {
     // sparq-runtime: each kernel forced, then the file's own (automatic) choice.
     use SparseKernel::{Blocked, Csr, Sell};
     let variants: [(&str, Kernels, SparseKernel); 9] = [
-        ("runtime dense-f32", Kernels::Force(Format::DenseF32), Blocked),
-        ("runtime sparse-f32 (csr)", Kernels::Force(Format::SparseF32), Csr),
-        ("runtime sparse-f32 (sell-16)", Kernels::Force(Format::SparseF32), Sell),
-        ("runtime sparse-f32", Kernels::Force(Format::SparseF32), Blocked),
+        (
+            "runtime dense-f32",
+            Kernels::Force(Format::DenseF32),
+            Blocked,
+        ),
+        (
+            "runtime sparse-f32 (csr)",
+            Kernels::Force(Format::SparseF32),
+            Csr,
+        ),
+        (
+            "runtime sparse-f32 (sell-16)",
+            Kernels::Force(Format::SparseF32),
+            Sell,
+        ),
+        (
+            "runtime sparse-f32",
+            Kernels::Force(Format::SparseF32),
+            Blocked,
+        ),
         ("runtime dense-i8", Kernels::Force(Format::DenseI8), Blocked),
-        ("runtime sparse-i8 (csr)", Kernels::Force(Format::SparseI8), Csr),
-        ("runtime sparse-i8 (sell-16)", Kernels::Force(Format::SparseI8), Sell),
-        ("runtime sparse-i8", Kernels::Force(Format::SparseI8), Blocked),
+        (
+            "runtime sparse-i8 (csr)",
+            Kernels::Force(Format::SparseI8),
+            Csr,
+        ),
+        (
+            "runtime sparse-i8 (sell-16)",
+            Kernels::Force(Format::SparseI8),
+            Sell,
+        ),
+        (
+            "runtime sparse-i8",
+            Kernels::Force(Format::SparseI8),
+            Blocked,
+        ),
         ("runtime auto", Kernels::AsStored, Blocked),
     ];
     for (name, kernels, sparse) in variants {
-        let mut p = Policy::from_file(file.clone(), Options { kernels, sparse, isa: None })?;
+        let mut p = Policy::from_file(
+            file.clone(),
+            Options {
+                kernels,
+                sparse,
+                isa: None,
+            },
+        )?;
         let layers = p.layers();
         let bytes_read: usize = layers.iter().map(|l| l.bytes).sum();
-        let kernel_list = layers.iter().map(|l| format!("{}={}", l.name, l.kernel)).collect::<Vec<_>>().join(", ");
+        let kernel_list = layers
+            .iter()
+            .map(|l| format!("{}={}", l.name, l.kernel))
+            .collect::<Vec<_>>()
+            .join(", ");
         for batch in [1usize, 32] {
             let mut q = vec![0f32; batch * a];
             let t = time(|i| {
                 let off = (i * batch) % (POOL - batch + 1) * len;
-                p.q_values(black_box(&pool[off..off + batch * len]), &mut q).expect("q_values");
+                p.q_values(black_box(&pool[off..off + batch * len]), &mut q)
+                    .expect("q_values");
                 black_box(&q);
             });
             // The memory-traffic bound of a batch-1 call: the same bytes read by a plain sum.
             let bound = if batch == 1 {
                 let buf = vec![1u8; bytes_read];
                 let (b, _) = time(|_| {
-                    let s: u64 = buf.chunks_exact(64).map(|c| c[0] as u64 + c[63] as u64).sum();
+                    let s: u64 = buf
+                        .chunks_exact(64)
+                        .map(|c| c[0] as u64 + c[63] as u64)
+                        .sum();
                     black_box(s);
                 });
                 format!(", \"bytes_read\": {bytes_read}, \"stream_us\": {b:.3}")
             } else {
                 String::new()
             };
-            emit(name, batch, t, format!(", \"isa\": \"{}\", \"kernels\": \"{kernel_list}\"{bound}", p.isa().name()));
+            emit(
+                name,
+                batch,
+                t,
+                format!(
+                    ", \"isa\": \"{}\", \"kernels\": \"{kernel_list}\"{bound}",
+                    p.isa().name()
+                ),
+            );
         }
     }
     Ok(())

@@ -185,7 +185,12 @@ fn check_out(out: &Path) -> Result<()> {
 }
 
 /// `n` observations (row-major) met by `policy` acting ε-greedily, episodes chained.
-pub(crate) fn record_states(policy: &HostPolicy, env_id: &str, n: usize, seed: u64) -> Result<Vec<f32>> {
+pub(crate) fn record_states(
+    policy: &HostPolicy,
+    env_id: &str,
+    n: usize,
+    seed: u64,
+) -> Result<Vec<f32>> {
     let mut env = sparq_envs::make(env_id)?;
     let obs_len = env.obs_space().len();
     let mut rng = Pcg64::seed_from_u64(seed);

@@ -8,15 +8,25 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 const SPARQ: &str = env!("CARGO_BIN_EXE_sparq");
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/cartpole_dqn_gmp90.toml");
+const CONFIG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../configs/cartpole_dqn_gmp90.toml"
+);
 
 fn sparq(args: &[&str]) -> Output {
-    Command::new(SPARQ).args(args).output().expect("the sparq binary runs")
+    Command::new(SPARQ)
+        .args(args)
+        .output()
+        .expect("the sparq binary runs")
 }
 
 fn ok(args: &[&str]) -> String {
     let out = sparq(args);
-    assert!(out.status.success(), "sparq {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sparq {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -24,13 +34,27 @@ fn fails(args: &[&str]) -> String {
     let out = sparq(args);
     assert!(!out.status.success(), "sparq {args:?} should fail");
     let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected, got: {err}");
-    assert!(!err.contains("panicked") && !err.contains("internal error"), "{err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected, got: {err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "{err}"
+    );
     err
 }
 
 fn eval_json(path: &Path) -> Value {
-    serde_json::from_str(&ok(&["eval", path.to_str().unwrap(), "--episodes", "5", "--json"])).unwrap()
+    serde_json::from_str(&ok(&[
+        "eval",
+        path.to_str().unwrap(),
+        "--episodes",
+        "5",
+        "--json",
+    ]))
+    .unwrap()
 }
 
 #[test]
@@ -39,20 +63,60 @@ fn exported_policies_act_like_their_checkpoint_and_bad_files_fail_cleanly() {
     let run = dir.path().join("run");
     let run_s = run.to_str().unwrap();
     ok(&[
-        "train", CONFIG, "--run-dir", run_s,
-        "--set", "run.total_steps=3000", "--set", "agent.learning_starts=500",
-        "--set", "network.hidden=[64,64]", "--set", "run.device=\"cpu\"",
-        "--set", "prune.start=0.1", "--set", "prune.end=0.5", "--set", "prune.frequency=64",
-        "--set", "log.final_eval_episodes=5",
+        "train",
+        CONFIG,
+        "--run-dir",
+        run_s,
+        "--set",
+        "run.total_steps=3000",
+        "--set",
+        "agent.learning_starts=500",
+        "--set",
+        "network.hidden=[64,64]",
+        "--set",
+        "run.device=\"cpu\"",
+        "--set",
+        "prune.start=0.1",
+        "--set",
+        "prune.end=0.5",
+        "--set",
+        "prune.frequency=64",
+        "--set",
+        "log.final_eval_episodes=5",
     ]);
     let file = dir.path().join("p.sparq");
-    let out = ok(&["export", run_s, "--format", "policy", file.to_str().unwrap(), "--states", "3000"]);
+    let out = ok(&[
+        "export",
+        run_s,
+        "--format",
+        "policy",
+        file.to_str().unwrap(),
+        "--states",
+        "3000",
+    ]);
     assert!(out.contains("greedy action identical"), "{out}");
     let i8 = dir.path().join("p8.sparq");
-    let out = ok(&["export", run_s, "--format", "policy", "--int8", i8.to_str().unwrap(), "--states", "500"]);
+    let out = ok(&[
+        "export",
+        run_s,
+        "--format",
+        "policy",
+        "--int8",
+        i8.to_str().unwrap(),
+        "--states",
+        "500",
+    ]);
     assert!(out.contains("sparse-i8"), "{out}");
     let onnx = dir.path().join("p.onnx");
-    ok(&["export", run_s, "--format", "onnx", onnx.to_str().unwrap(), "--states", "10"]);
+    ok(&[
+        "export",
+        run_s,
+        "--format",
+        "onnx",
+        onnx.to_str().unwrap(),
+        "--states",
+        "10",
+    ]);
     assert!(std::fs::metadata(&onnx).unwrap().len() > 1000);
 
     // Same returns as the checkpoint (same episodes, same greedy actions), kernels reported.
@@ -60,7 +124,12 @@ fn exported_policies_act_like_their_checkpoint_and_bad_files_fail_cleanly() {
     assert_eq!(cp["eval"]["return_mean"], pf["eval"]["return_mean"]);
     let layers = pf["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 3);
-    assert!(layers.iter().any(|l| l["kernel"].as_str().unwrap().starts_with("sparse-f32")), "{pf}");
+    assert!(
+        layers
+            .iter()
+            .any(|l| l["kernel"].as_str().unwrap().starts_with("sparse-f32")),
+        "{pf}"
+    );
     let text = ok(&["eval", file.to_str().unwrap(), "--episodes", "2"]);
     assert!(text.contains("kernel"), "{text}");
 
@@ -79,6 +148,13 @@ fn exported_policies_act_like_their_checkpoint_and_bad_files_fail_cleanly() {
     assert!(fails(&["eval", bad.to_str().unwrap()]).contains("version 9"));
 
     // Usage errors (clap's own multi-line usage message).
-    assert!(!sparq(&["export", run_s, "--format", "policy"]).status.success());
-    assert_eq!(fails(&["export", run_s]).trim_end(), "sparq: sparq export needs --compact OUT, or --format policy|onnx [--int8] OUT");
+    assert!(
+        !sparq(&["export", run_s, "--format", "policy"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        fails(&["export", run_s]).trim_end(),
+        "sparq: sparq export needs --compact OUT, or --format policy|onnx [--int8] OUT"
+    );
 }

@@ -8,7 +8,15 @@ fn main() {
         "dense" => (SparseKernel::Sell, Kernels::Force(Format::DenseF32)),
         _ => (SparseKernel::Blocked, Kernels::Force(Format::SparseF32)),
     };
-    let mut p = Policy::load_with(&a[1], Options { kernels, sparse, isa: None }).unwrap();
+    let mut p = Policy::load_with(
+        &a[1],
+        Options {
+            kernels,
+            sparse,
+            isa: None,
+        },
+    )
+    .unwrap();
     let n: usize = a[3].parse().unwrap();
     let obs = vec![0.3f32; p.obs_len()];
     let mut q = vec![0f32; p.num_actions()];

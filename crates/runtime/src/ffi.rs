@@ -26,7 +26,10 @@ fn guard(f: impl FnOnce() -> Result<(), Error>) -> i32 {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => OK,
         Ok(Err(e)) => fail(e),
-        Err(_) => fail(Error::new(ErrorKind::Internal, "internal error in sparq-runtime (please report this)")),
+        Err(_) => fail(Error::new(
+            ErrorKind::Internal,
+            "internal error in sparq-runtime (please report this)",
+        )),
     }
 }
 
@@ -56,7 +59,11 @@ pub unsafe extern "C" fn sparq_policy_load(path: *const c_char, out: *mut *mut P
 /// # Safety
 /// `data` must point to `len` readable bytes; `out` must be writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn sparq_policy_load_bytes(data: *const u8, len: usize, out: *mut *mut Policy) -> i32 {
+pub unsafe extern "C" fn sparq_policy_load_bytes(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut Policy,
+) -> i32 {
     guard(|| {
         if data.is_null() || out.is_null() {
             return Err(null("data or out"));
@@ -113,7 +120,12 @@ pub unsafe extern "C" fn sparq_policy_q_values(
             return Err(null("obs or q"));
         }
         // SAFETY: the caller guarantees the lengths.
-        let (o, qs) = unsafe { (std::slice::from_raw_parts(obs, obs_count), std::slice::from_raw_parts_mut(q, q_count)) };
+        let (o, qs) = unsafe {
+            (
+                std::slice::from_raw_parts(obs, obs_count),
+                std::slice::from_raw_parts_mut(q, q_count),
+            )
+        };
         p.q_values(o, qs)
     })
 }
@@ -135,7 +147,12 @@ pub unsafe extern "C" fn sparq_policy_act(
             return Err(null("obs or actions"));
         }
         // SAFETY: the caller guarantees the lengths.
-        let (o, a) = unsafe { (std::slice::from_raw_parts(obs, obs_count), std::slice::from_raw_parts_mut(actions, actions_count)) };
+        let (o, a) = unsafe {
+            (
+                std::slice::from_raw_parts(obs, obs_count),
+                std::slice::from_raw_parts_mut(actions, actions_count),
+            )
+        };
         if a.len() == 1 {
             a[0] = p.act(o)? as i32;
             return Ok(());
@@ -143,7 +160,10 @@ pub unsafe extern "C" fn sparq_policy_act(
         let mut buf = [0usize; 64];
         let n = o.len() / p.obs_len().max(1);
         if a.len() != n {
-            return Err(Error::new(ErrorKind::OutputLength, format!("action buffer has {} entries for {n} observations", a.len())));
+            return Err(Error::new(
+                ErrorKind::OutputLength,
+                format!("action buffer has {} entries for {n} observations", a.len()),
+            ));
         }
         let len = p.obs_len();
         for (oc, ac) in o.chunks(64 * len).zip(a.chunks_mut(64)) {

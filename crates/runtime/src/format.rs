@@ -229,7 +229,7 @@ impl PolicyFile {
             put_u32(&mut w, l.source_nonzero as u32);
             match &l.weights {
                 Weights::DenseF32(d) => put_f32s(&mut w, d),
-                Weights::SparseF32(c) => put_sparse(&mut w, c, |w, v| put_f32s(w, v)),
+                Weights::SparseF32(c) => put_sparse(&mut w, c, put_f32s),
                 Weights::DenseI8 { scales, q } => {
                     put_f32s(&mut w, scales);
                     w.extend(q.iter().map(|&v| v as u8));
@@ -300,7 +300,9 @@ impl PolicyFile {
         let source_hash: [u8; 32] = r.take(32, "source hash")?.try_into().expect("32 bytes");
         let rank = r.u8("observation rank")? as usize;
         if rank != 1 && rank != 3 {
-            return Err(corrupt(format!("observation rank {rank} (expected 1 or 3)")));
+            return Err(corrupt(format!(
+                "observation rank {rank} (expected 1 or 3)"
+            )));
         }
         let mut obs_shape = Vec::with_capacity(rank);
         for _ in 0..rank {
@@ -330,7 +332,10 @@ impl PolicyFile {
             layers.push(read_layer(&mut r)?);
         }
         if r.left() != 0 {
-            return Err(corrupt(format!("{} unread bytes after the last layer", r.left())));
+            return Err(corrupt(format!(
+                "{} unread bytes after the last layer",
+                r.left()
+            )));
         }
         let file = PolicyFile {
             env_id,
@@ -368,21 +373,33 @@ impl PolicyFile {
             &[Role::Out]
         };
         let hidden = self.layers.len().checked_sub(heads.len()).ok_or_else(|| {
-            corrupt(format!("{} layers, fewer than the heads", self.layers.len()))
+            corrupt(format!(
+                "{} layers, fewer than the heads",
+                self.layers.len()
+            ))
         })?;
         for (i, l) in self.layers.iter().enumerate() {
             let bad = |what: String| corrupt(format!("layer {} '{}': {what}", i, l.name));
-            let role = if i < hidden { Role::Hidden } else { heads[i - hidden] };
+            let role = if i < hidden {
+                Role::Hidden
+            } else {
+                heads[i - hidden]
+            };
             if l.role != role {
                 return Err(bad(format!("role {:?}, expected {role:?}", l.role)));
             }
-            if l.units == 0 || l.fan_in == 0 || l.units.checked_mul(l.fan_in).is_none_or(|p| p > 1 << 28) {
+            if l.units == 0
+                || l.fan_in == 0
+                || l.units.checked_mul(l.fan_in).is_none_or(|p| p > 1 << 28)
+            {
                 return Err(bad(format!("shape {}×{}", l.units, l.fan_in)));
             }
             match l.kind {
                 LayerKind::Conv3x3 => {
                     if !image || features.is_some() || l.role != Role::Hidden {
-                        return Err(bad("a convolution after a linear layer or on vector observations".into()));
+                        return Err(bad(
+                            "a convolution after a linear layer or on vector observations".into(),
+                        ));
                     }
                     if l.fan_in != c * 9 || h < 3 || w < 3 {
                         return Err(bad(format!("fan-in {} on a {c}×{h}×{w} input", l.fan_in)));
@@ -395,7 +412,10 @@ impl PolicyFile {
                 LayerKind::Linear => {
                     let f = *features.get_or_insert(c * h * w);
                     if l.fan_in != f {
-                        return Err(bad(format!("fan-in {}, its input has {f} features", l.fan_in)));
+                        return Err(bad(format!(
+                            "fan-in {}, its input has {f} features",
+                            l.fan_in
+                        )));
                     }
                     if l.role == Role::Hidden {
                         features = Some(l.units);
@@ -426,7 +446,11 @@ fn check_weights(l: &LayerData) -> Result<(), String> {
         if l.fan_in > MAX_SPARSE_FAN_IN {
             return Err(format!("sparse layers need fan-in ≤ {MAX_SPARSE_FAN_IN}"));
         }
-        if row_ptr.len() != l.units + 1 || row_ptr[0] != 0 || *row_ptr.last().unwrap_or(&0) as usize != nvals || cols.len() != nvals {
+        if row_ptr.len() != l.units + 1
+            || row_ptr[0] != 0
+            || *row_ptr.last().unwrap_or(&0) as usize != nvals
+            || cols.len() != nvals
+        {
             return Err("sparse row pointers".into());
         }
         for r in 0..l.units {
@@ -434,7 +458,9 @@ fn check_weights(l: &LayerData) -> Result<(), String> {
             if a > b || b > nvals {
                 return Err("sparse row pointers".into());
             }
-            if cols[a..b].windows(2).any(|p| p[0] >= p[1]) || cols[a..b].iter().any(|&j| j as usize >= l.fan_in) {
+            if cols[a..b].windows(2).any(|p| p[0] >= p[1])
+                || cols[a..b].iter().any(|&j| j as usize >= l.fan_in)
+            {
                 return Err(format!("sparse columns of row {r}"));
             }
         }
@@ -499,7 +525,11 @@ fn read_layer(r: &mut Reader) -> Result<LayerData, Error> {
         })?),
         2 => {
             let scales = r.f32s(units, "int8 scales")?;
-            let q = r.take(dense, "int8 weights")?.iter().map(|&b| b as i8).collect();
+            let q = r
+                .take(dense, "int8 weights")?
+                .iter()
+                .map(|&b| b as i8)
+                .collect();
             Weights::DenseI8 { scales, q }
         }
         3 => {
@@ -530,12 +560,18 @@ fn read_sparse<T: Copy + PartialEq + Default>(
     size: usize,
     decode: impl Fn(&[u8]) -> T,
 ) -> Result<Csr<T>, Error> {
-    let lens = r.take(units.checked_mul(4).ok_or_else(|| corrupt("row count"))?, "sparse rows")?;
+    let lens = r.take(
+        units.checked_mul(4).ok_or_else(|| corrupt("row count"))?,
+        "sparse rows",
+    )?;
     let mut total = 0usize;
     for b in lens.chunks_exact(4) {
         total += u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize;
         if total > r.left() {
-            return Err(corrupt(format!("sparse rows hold more entries than the {} bytes left", r.left())));
+            return Err(corrupt(format!(
+                "sparse rows hold more entries than the {} bytes left",
+                r.left()
+            )));
         }
     }
     let gaps = r.take(total, "sparse column gaps")?;
@@ -571,10 +607,11 @@ fn read_sparse<T: Copy + PartialEq + Default>(
     Ok(csr)
 }
 
-fn put_sparse<T: Copy>(w: &mut Vec<u8>, c: &Csr<T>, put_vals: impl Fn(&mut Vec<u8>, &[T]))
-where
-    T: Default,
-{
+fn put_sparse<T: Copy + Default>(
+    w: &mut Vec<u8>,
+    c: &Csr<T>,
+    put_vals: impl Fn(&mut Vec<u8>, &[T]),
+) {
     let units = c.row_ptr.len() - 1;
     let (mut gaps, mut vals) = (Vec::with_capacity(c.nnz()), Vec::with_capacity(c.nnz()));
     let mut lens = Vec::with_capacity(units);
@@ -612,7 +649,10 @@ impl<'a> Reader<'a> {
     }
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Error> {
         if n > self.left() {
-            return Err(corrupt(format!("{what}: {n} bytes needed, {} left", self.left())));
+            return Err(corrupt(format!(
+                "{what}: {n} bytes needed, {} left",
+                self.left()
+            )));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -622,7 +662,9 @@ impl<'a> Reader<'a> {
         Ok(self.take(1, what)?[0])
     }
     fn u32(&mut self, what: &str) -> Result<u32, Error> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4 bytes"),
+        ))
     }
     fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>, Error> {
         let bytes = self.take(n.checked_mul(4).ok_or_else(|| corrupt(what))?, what)?;
@@ -636,7 +678,8 @@ impl<'a> Reader<'a> {
         if n > MAX_NAME {
             return Err(corrupt(format!("{what}: {n} bytes long")));
         }
-        String::from_utf8(self.take(n, what)?.to_vec()).map_err(|_| corrupt(format!("{what}: not UTF-8")))
+        String::from_utf8(self.take(n, what)?.to_vec())
+            .map_err(|_| corrupt(format!("{what}: not UTF-8")))
     }
 }
 
@@ -662,7 +705,11 @@ pub fn crc32c(data: &[u8]) -> u32 {
             let mut c = i as u32;
             let mut k = 0;
             while k < 8 {
-                c = if c & 1 != 0 { 0x82F6_3B78 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0x82F6_3B78 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
                 k += 1;
             }
             t[i] = c;
@@ -671,9 +718,9 @@ pub fn crc32c(data: &[u8]) -> u32 {
         t
     }
     const TABLE: [u32; 256] = table();
-    !data
-        .iter()
-        .fold(!0u32, |c, &b| TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
+    !data.iter().fold(!0u32, |c, &b| {
+        TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
+    })
 }
 
 #[cfg(test)]

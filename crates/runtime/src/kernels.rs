@@ -30,7 +30,9 @@ impl Isa {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 return Isa::Avx512;
             }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
                 return Isa::Avx2;
             }
         }
@@ -181,7 +183,10 @@ impl<T: Wt> Blocked<T> {
                     .iter()
                     .zip(&cur)
                     .map(|(&r, &k)| {
-                        c.cols[k..c.row_ptr[r + 1] as usize].iter().take_while(|&&j| (j as usize) < hi).count()
+                        c.cols[k..c.row_ptr[r + 1] as usize]
+                            .iter()
+                            .take_while(|&&j| (j as usize) < hi)
+                            .count()
                     })
                     .collect();
                 let steps = in_block.iter().copied().max().unwrap_or(0);
@@ -235,7 +240,11 @@ fn gemv<T: Wt>(w: &[T], x: &[f32], scales: Option<&[f32]>, bias: &[f32], y: &mut
     let n = x.len();
     let (xc, xt) = x.as_chunks::<16>();
     let dot_tail = |row: &[T]| -> f32 {
-        row[n - xt.len()..].iter().zip(xt).map(|(a, b)| a.f() * b).sum()
+        row[n - xt.len()..]
+            .iter()
+            .zip(xt)
+            .map(|(a, b)| a.f() * b)
+            .sum()
     };
     let rows = y.len();
     let mut r = 0;
@@ -250,7 +259,12 @@ fn gemv<T: Wt>(w: &[T], x: &[f32], scales: Option<&[f32]>, bias: &[f32], y: &mut
             w2.as_chunks::<16>().0,
             w3.as_chunks::<16>().0,
         );
-        let k = xc.len().min(c0.len()).min(c1.len()).min(c2.len()).min(c3.len());
+        let k = xc
+            .len()
+            .min(c0.len())
+            .min(c1.len())
+            .min(c2.len())
+            .min(c3.len());
         let (mut a0, mut a1, mut a2, mut a3) = ([0f32; 16], [0f32; 16], [0f32; 16], [0f32; 16]);
         for j in 0..k {
             let xv = &xc[j];
@@ -431,16 +445,36 @@ wrappers!("avx2,fma" => avx2, "avx512f" => avx512);
 
 mod portable {
     use super::*;
-    pub fn gemv_f32(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) { gemv(w, x, None, b, y) }
-    pub fn axpy_f32(wt: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) { axpy(wt, x, b, y) }
-    pub fn gemv_i8(w: &[i8], x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) { gemv(w, x, Some(s), b, y) }
-    pub fn csr1_f32(m: &CsrK<f32>, x: &[f32], b: &[f32], y: &mut [f32]) { csr1(m, x, None, b, y) }
-    pub fn csr1_i8(m: &CsrK<i8>, x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) { csr1(m, x, Some(s), b, y) }
-    pub fn gemm_tile_f32(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) { gemm_tile(w, x, None, b, y) }
-    pub fn gemm_tile_i8(w: &[i8], x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { gemm_tile(w, x, Some(s), b, y) }
-    pub fn csr_tile_f32(m: &CsrK<f32>, x: &[Lane], b: &[f32], y: &mut [Lane]) { csr_tile(m, x, None, b, y) }
-    pub fn csr_tile_i8(m: &CsrK<i8>, x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { csr_tile(m, x, Some(s), b, y) }
-    pub fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [f32]) { super::conv3x3(x, c, h, w, k, b, y) }
+    pub fn gemv_f32(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) {
+        gemv(w, x, None, b, y)
+    }
+    pub fn axpy_f32(wt: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) {
+        axpy(wt, x, b, y)
+    }
+    pub fn gemv_i8(w: &[i8], x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) {
+        gemv(w, x, Some(s), b, y)
+    }
+    pub fn csr1_f32(m: &CsrK<f32>, x: &[f32], b: &[f32], y: &mut [f32]) {
+        csr1(m, x, None, b, y)
+    }
+    pub fn csr1_i8(m: &CsrK<i8>, x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) {
+        csr1(m, x, Some(s), b, y)
+    }
+    pub fn gemm_tile_f32(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) {
+        gemm_tile(w, x, None, b, y)
+    }
+    pub fn gemm_tile_i8(w: &[i8], x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) {
+        gemm_tile(w, x, Some(s), b, y)
+    }
+    pub fn csr_tile_f32(m: &CsrK<f32>, x: &[Lane], b: &[f32], y: &mut [Lane]) {
+        csr_tile(m, x, None, b, y)
+    }
+    pub fn csr_tile_i8(m: &CsrK<i8>, x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) {
+        csr_tile(m, x, Some(s), b, y)
+    }
+    pub fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [f32]) {
+        super::conv3x3(x, c, h, w, k, b, y)
+    }
 }
 
 /// Calls kernel `$f` compiled for `$isa`.
@@ -462,10 +496,23 @@ macro_rules! dispatch {
 pub enum LinearOp {
     /// `wt`: the weights transposed (`[fan_in × units]`), kept for layers with fan-in below 16,
     /// where a row-by-row dot product would be all loop overhead (the observation layer).
-    Dense { w: Vec<f32>, wt: Option<Vec<f32>> },
-    DenseI8 { q: Vec<i8>, scales: Vec<f32> },
-    Sparse { csr: CsrK<f32>, one: Option<Sparse1<f32>> },
-    SparseI8 { csr: CsrK<i8>, scales: Vec<f32>, one: Option<Sparse1<i8>> },
+    Dense {
+        w: Vec<f32>,
+        wt: Option<Vec<f32>>,
+    },
+    DenseI8 {
+        q: Vec<i8>,
+        scales: Vec<f32>,
+    },
+    Sparse {
+        csr: CsrK<f32>,
+        one: Option<Sparse1<f32>>,
+    },
+    SparseI8 {
+        csr: CsrK<i8>,
+        scales: Vec<f32>,
+        one: Option<Sparse1<i8>>,
+    },
 }
 
 /// The AVX-512 batch-1 form of a sparse layer (CSR otherwise).
@@ -504,11 +551,23 @@ impl LinearOp {
             LinearOp::Dense { .. } => "dense-f32",
             LinearOp::DenseI8 { .. } => "dense-i8",
             LinearOp::Sparse { one: None, .. } => "sparse-f32 (csr)",
-            LinearOp::Sparse { one: Some(Sparse1::Sell(_)), .. } => "sparse-f32 (sell-16)",
-            LinearOp::Sparse { one: Some(Sparse1::Blocked(_)), .. } => "sparse-f32 (blocked)",
+            LinearOp::Sparse {
+                one: Some(Sparse1::Sell(_)),
+                ..
+            } => "sparse-f32 (sell-16)",
+            LinearOp::Sparse {
+                one: Some(Sparse1::Blocked(_)),
+                ..
+            } => "sparse-f32 (blocked)",
             LinearOp::SparseI8 { one: None, .. } => "sparse-i8 (csr)",
-            LinearOp::SparseI8 { one: Some(Sparse1::Sell(_)), .. } => "sparse-i8 (sell-16)",
-            LinearOp::SparseI8 { one: Some(Sparse1::Blocked(_)), .. } => "sparse-i8 (blocked)",
+            LinearOp::SparseI8 {
+                one: Some(Sparse1::Sell(_)),
+                ..
+            } => "sparse-i8 (sell-16)",
+            LinearOp::SparseI8 {
+                one: Some(Sparse1::Blocked(_)),
+                ..
+            } => "sparse-i8 (blocked)",
         }
     }
 
@@ -520,21 +579,31 @@ impl LinearOp {
             LinearOp::DenseI8 { q, scales } => dispatch!(isa, gemv_i8(q, x, scales, b, y)),
             // SAFETY (all four): AVX-512F was detected; columns were checked < x.len() on load.
             #[cfg(target_arch = "x86_64")]
-            LinearOp::Sparse { one: Some(Sparse1::Sell(s)), .. } if isa == Isa::Avx512 => unsafe {
-                sell_avx512::run_f32(s, x, b, y)
-            },
+            LinearOp::Sparse {
+                one: Some(Sparse1::Sell(s)),
+                ..
+            } if isa == Isa::Avx512 => unsafe { sell_avx512::run_f32(s, x, b, y) },
             #[cfg(target_arch = "x86_64")]
-            LinearOp::SparseI8 { one: Some(Sparse1::Sell(s)), scales, .. } if isa == Isa::Avx512 => unsafe {
-                sell_avx512::run_i8(s, x, scales, b, y)
-            },
+            LinearOp::SparseI8 {
+                one: Some(Sparse1::Sell(s)),
+                scales,
+                ..
+            } if isa == Isa::Avx512 => unsafe { sell_avx512::run_i8(s, x, scales, b, y) },
             #[cfg(target_arch = "x86_64")]
-            LinearOp::Sparse { one: Some(Sparse1::Blocked(s)), .. } if isa == Isa::Avx512 => {
+            LinearOp::Sparse {
+                one: Some(Sparse1::Blocked(s)),
+                ..
+            } if isa == Isa::Avx512 => {
                 padded(x, |x| unsafe { sell_avx512::blocked_f32(s, x, &[], b, y) })
             }
             #[cfg(target_arch = "x86_64")]
-            LinearOp::SparseI8 { one: Some(Sparse1::Blocked(s)), scales, .. } if isa == Isa::Avx512 => {
-                padded(x, |x| unsafe { sell_avx512::blocked_i8(s, x, scales, b, y) })
-            }
+            LinearOp::SparseI8 {
+                one: Some(Sparse1::Blocked(s)),
+                scales,
+                ..
+            } if isa == Isa::Avx512 => padded(x, |x| unsafe {
+                sell_avx512::blocked_i8(s, x, scales, b, y)
+            }),
             LinearOp::Sparse { csr, .. } => dispatch!(isa, csr1_f32(csr, x, b, y)),
             LinearOp::SparseI8 { csr, scales, .. } => dispatch!(isa, csr1_i8(csr, x, scales, b, y)),
         }
@@ -546,7 +615,9 @@ impl LinearOp {
             LinearOp::Dense { w, .. } => dispatch!(isa, gemm_tile_f32(w, x, b, y)),
             LinearOp::DenseI8 { q, scales } => dispatch!(isa, gemm_tile_i8(q, x, scales, b, y)),
             LinearOp::Sparse { csr, .. } => dispatch!(isa, csr_tile_f32(csr, x, b, y)),
-            LinearOp::SparseI8 { csr, scales, .. } => dispatch!(isa, csr_tile_i8(csr, x, scales, b, y)),
+            LinearOp::SparseI8 { csr, scales, .. } => {
+                dispatch!(isa, csr_tile_i8(csr, x, scales, b, y))
+            }
         }
     }
 }
@@ -554,7 +625,7 @@ impl LinearOp {
 /// `x` zero-padded to a multiple of 32 on the stack when it is not one already (`Blocked`
 /// layers have fan-in ≤ [`BLOCKED_PAD_MAX`] then).
 fn padded<R>(x: &[f32], f: impl FnOnce(&[f32]) -> R) -> R {
-    if x.len() % 32 == 0 {
+    if x.len().is_multiple_of(32) {
         return f(x);
     }
     let mut buf = [0f32; BLOCKED_PAD_MAX];
@@ -564,7 +635,16 @@ fn padded<R>(x: &[f32], f: impl FnOnce(&[f32]) -> R) -> R {
 
 /// The convolution for one image.
 #[allow(clippy::too_many_arguments)]
-pub fn conv3x3_run(isa: Isa, x: &[f32], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [f32]) {
+pub fn conv3x3_run(
+    isa: Isa,
+    x: &[f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    k: &[f32],
+    b: &[f32],
+    y: &mut [f32],
+) {
     dispatch!(isa, conv3x3(x, c, h, w, k, b, y))
 }
 
@@ -584,7 +664,9 @@ mod sell_avx512 {
     }
     macro_rules! load_i8 {
         ($v:expr, $k:expr) => {
-            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(AsPtr::ptr(&$v).add($k) as *const __m128i)))
+            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                AsPtr::ptr(&$v).add($k) as *const __m128i,
+            )))
         };
     }
     macro_rules! load_f32p {
@@ -639,8 +721,12 @@ mod sell_avx512 {
                     // SAFETY: k + 16 ≤ b ≤ cols.len(); columns < x.len() (checked on load).
                     unsafe {
                         while k + 32 <= b {
-                            let c0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.cols.as_ptr().add(k) as *const __m256i));
-                            let c1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.cols.as_ptr().add(k + 16) as *const __m256i));
+                            let c0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                                s.cols.as_ptr().add(k) as *const __m256i,
+                            ));
+                            let c1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                                s.cols.as_ptr().add(k + 16) as *const __m256i,
+                            ));
                             let g0 = _mm512_i32gather_ps::<4>(c0, x.as_ptr());
                             let g1 = _mm512_i32gather_ps::<4>(c1, x.as_ptr());
                             acc0 = _mm512_fmadd_ps($load!(s.vals, k), g0, acc0);
@@ -648,12 +734,18 @@ mod sell_avx512 {
                             k += 32;
                         }
                         if k < b {
-                            let c0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.cols.as_ptr().add(k) as *const __m256i));
+                            let c0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                                s.cols.as_ptr().add(k) as *const __m256i,
+                            ));
                             let g0 = _mm512_i32gather_ps::<4>(c0, x.as_ptr());
                             acc0 = _mm512_fmadd_ps($load!(s.vals, k), g0, acc0);
                         }
                     }
-                    scatter(_mm512_add_ps(acc0, acc1), &s.perm[sl * 16..sl * 16 + 16], &mut out);
+                    scatter(
+                        _mm512_add_ps(acc0, acc1),
+                        &s.perm[sl * 16..sl * 16 + 16],
+                        &mut out,
+                    );
                 }
             }
         };
@@ -671,7 +763,8 @@ mod sell_avx512 {
             #[target_feature(enable = "avx512f")]
             pub unsafe fn $name(s: &Blocked<$t>, x: &[f32], sc: &[f32], b: &[f32], y: &mut [f32]) {
                 debug_assert_eq!(x.len() % 32, 0);
-                let (xp, blk, idx, vals) = (x.as_ptr(), s.blk.as_ptr(), s.idx.as_ptr(), s.vals.as_ptr());
+                let (xp, blk, idx, vals) =
+                    (x.as_ptr(), s.blk.as_ptr(), s.idx.as_ptr(), s.vals.as_ptr());
                 let mut lanes = [0f32; 16];
                 for (sl, w) in s.slice_ptr.windows(2).enumerate() {
                     let (a, e) = (w[0] as usize, w[1] as usize);
@@ -685,8 +778,14 @@ mod sell_avx512 {
                         macro_rules! step {
                             ($tt:expr, $acc:ident) => {{
                                 let p = xp.add(*blk.add($tt) as usize * 32);
-                                let i = _mm512_cvtepu8_epi32(_mm_loadu_si128(idx.add(16 * $tt) as *const __m128i));
-                                let xv = _mm512_permutex2var_ps(_mm512_loadu_ps(p), i, _mm512_loadu_ps(p.add(16)));
+                                let i = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                                    idx.add(16 * $tt) as *const __m128i
+                                ));
+                                let xv = _mm512_permutex2var_ps(
+                                    _mm512_loadu_ps(p),
+                                    i,
+                                    _mm512_loadu_ps(p.add(16)),
+                                );
                                 $acc = _mm512_fmadd_ps($load!(vals.add(16 * $tt)), xv, $acc);
                             }};
                         }
@@ -702,7 +801,8 @@ mod sell_avx512 {
                             step!(t, acc0);
                             t += 1;
                         }
-                        let sum = _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
+                        let sum =
+                            _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
                         _mm512_storeu_ps(lanes.as_mut_ptr(), sum);
                     }
                     for (&r, &v) in s.perm[sl * 16..sl * 16 + 16].iter().zip(&lanes) {
@@ -737,10 +837,14 @@ pub fn activate(f: Activation, x: &mut [f32]) {
     match f {
         Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
         Activation::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
-        Activation::Elu => x.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { v.exp_m1() }),
+        Activation::Elu => x
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { v.exp_m1() }),
         Activation::Gelu => x
             .iter_mut()
             .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v * std::f32::consts::FRAC_1_SQRT_2))),
-        Activation::LeakyRelu => x.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { 0.01 * *v }),
+        Activation::LeakyRelu => x
+            .iter_mut()
+            .for_each(|v| *v = if *v > 0.0 { *v } else { 0.01 * *v }),
     }
 }

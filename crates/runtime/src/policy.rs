@@ -51,7 +51,12 @@ impl Default for Options {
 #[derive(Debug)]
 enum Op {
     /// Input `[c, h, w]`.
-    Conv { w: Vec<f32>, c: usize, h: usize, wd: usize },
+    Conv {
+        w: Vec<f32>,
+        c: usize,
+        h: usize,
+        wd: usize,
+    },
     Linear(LinearOp),
 }
 
@@ -132,7 +137,14 @@ impl Scratch {
             ta: vec![[0.0; TILE]; m.max_linear],
             tb: vec![[0.0; TILE]; m.max_linear],
             value: vec![[0.0; TILE]; 1],
-            q: vec![0.0; if image { m.num_actions.max(1) } else { m.num_actions }],
+            q: vec![
+                0.0;
+                if image {
+                    m.num_actions.max(1)
+                } else {
+                    m.num_actions
+                }
+            ],
         }
     }
 }
@@ -175,7 +187,12 @@ impl Policy {
             let op = match l.kind {
                 LayerKind::Conv3x3 => {
                     let wts = l.weights.to_dense(l.units, l.fan_in);
-                    let op = Op::Conv { w: wts, c, h, wd: w };
+                    let op = Op::Conv {
+                        w: wts,
+                        c,
+                        h,
+                        wd: w,
+                    };
                     (c, h, w) = (l.units, h - 2, w - 2);
                     max_width = max_width.max(c * h * w);
                     op
@@ -184,12 +201,19 @@ impl Policy {
                     max_width = max_width.max(l.units);
                     max_linear = max_linear.max(l.units).max(l.fan_in);
                     let weights = match opts.kernels {
-                        Kernels::Force(fmt) if fmt != l.weights.format() => {
-                            crate::quant::encode(&l.weights.to_dense(l.units, l.fan_in), l.units, l.fan_in, fmt)
-                        }
+                        Kernels::Force(fmt) if fmt != l.weights.format() => crate::quant::encode(
+                            &l.weights.to_dense(l.units, l.fan_in),
+                            l.units,
+                            l.fan_in,
+                            fmt,
+                        ),
                         _ => l.weights,
                     };
-                    let sparse = if isa == Isa::Avx512 { opts.sparse } else { SparseKernel::Csr };
+                    let sparse = if isa == Isa::Avx512 {
+                        opts.sparse
+                    } else {
+                        SparseKernel::Csr
+                    };
                     Op::Linear(linear_op(weights, l.fan_in, sparse))
                 }
             };
@@ -268,7 +292,11 @@ impl Policy {
         if q.len() != n * a {
             return Err(Error::new(
                 ErrorKind::OutputLength,
-                format!("Q-value buffer has {} values, {n} observations need {}", q.len(), n * a),
+                format!(
+                    "Q-value buffer has {} values, {n} observations need {}",
+                    q.len(),
+                    n * a
+                ),
             ));
         }
         let (m, s) = (&*self.m, &mut self.s);
@@ -307,7 +335,10 @@ impl Policy {
         if actions.len() != n {
             return Err(Error::new(
                 ErrorKind::OutputLength,
-                format!("action buffer has {} entries for {n} observations", actions.len()),
+                format!(
+                    "action buffer has {} entries for {n} observations",
+                    actions.len()
+                ),
             ));
         }
         let len = self.m.obs_len;
@@ -336,7 +367,7 @@ impl Policy {
 
     fn batch_of(&self, obs: &[f32]) -> Result<usize, Error> {
         let len = self.m.obs_len;
-        if obs.is_empty() || obs.len() % len != 0 {
+        if obs.is_empty() || !obs.len().is_multiple_of(len) {
             return Err(self.obs_error(obs.len()));
         }
         Ok(obs.len() / len)
@@ -372,7 +403,16 @@ fn forward1(m: &Model, s: &mut Scratch, obs: &[f32], q: &mut [f32]) {
         match &l.op {
             Op::Conv { w, c, h, wd } => {
                 let out = l.units * (h - 2) * (wd - 2);
-                kernels::conv3x3_run(m.isa, &x[..c * h * wd], *c, *h, *wd, w, &l.bias, &mut y[..out]);
+                kernels::conv3x3_run(
+                    m.isa,
+                    &x[..c * h * wd],
+                    *c,
+                    *h,
+                    *wd,
+                    w,
+                    &l.bias,
+                    &mut y[..out],
+                );
                 kernels::activate(m.activation, &mut y[..out]);
                 std::mem::swap(&mut x, &mut y);
             }
@@ -403,7 +443,11 @@ fn forward1(m: &Model, s: &mut Scratch, obs: &[f32], q: &mut [f32]) {
 /// `k` (≤ TILE) observations at once, feature-major.
 fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]) {
     let a = m.num_actions;
-    let convs = m.layers.iter().take_while(|l| matches!(l.op, Op::Conv { .. })).count();
+    let convs = m
+        .layers
+        .iter()
+        .take_while(|l| matches!(l.op, Op::Conv { .. }))
+        .count();
     // The first linear layer's input, transposed into the tile.
     let features = m.layers.get(convs).map_or(0, |l| l.fan_in);
     for lane in s.ta[..features].iter_mut() {
@@ -418,7 +462,16 @@ fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]
             for l in &m.layers[..convs] {
                 if let Op::Conv { w, c, h, wd } = &l.op {
                     let out = l.units * (h - 2) * (wd - 2);
-                    kernels::conv3x3_run(m.isa, &x[..c * h * wd], *c, *h, *wd, w, &l.bias, &mut y[..out]);
+                    kernels::conv3x3_run(
+                        m.isa,
+                        &x[..c * h * wd],
+                        *c,
+                        *h,
+                        *wd,
+                        w,
+                        &l.bias,
+                        &mut y[..out],
+                    );
                     kernels::activate(m.activation, &mut y[..out]);
                     std::mem::swap(&mut x, &mut y);
                 }
@@ -465,7 +518,9 @@ fn linear_op(w: Weights, fan_in: usize, sparse: SparseKernel) -> LinearOp {
         match k {
             SparseKernel::Csr => None,
             SparseKernel::Sell => Some(Sparse1::Sell(Sell::from_csr(csr))),
-            SparseKernel::Blocked if fan_in % 32 == 0 || fan_in <= kernels::BLOCKED_PAD_MAX => {
+            SparseKernel::Blocked
+                if fan_in.is_multiple_of(32) || fan_in <= kernels::BLOCKED_PAD_MAX =>
+            {
                 Some(Sparse1::Blocked(Blocked::from_csr(csr, fan_in)))
             }
             SparseKernel::Blocked => Some(Sparse1::Sell(Sell::from_csr(csr))),
@@ -488,11 +543,18 @@ fn linear_op(w: Weights, fan_in: usize, sparse: SparseKernel) -> LinearOp {
         Weights::DenseI8 { scales, q } => LinearOp::DenseI8 { q, scales },
         Weights::SparseF32(c) => {
             let csr = CsrK::from_csr(&c);
-            LinearOp::Sparse { one: one(&csr, fan_in, sparse), csr }
+            LinearOp::Sparse {
+                one: one(&csr, fan_in, sparse),
+                csr,
+            }
         }
         Weights::SparseI8 { scales, csr } => {
             let csr = CsrK::from_csr(&csr);
-            LinearOp::SparseI8 { one: one(&csr, fan_in, sparse), csr, scales }
+            LinearOp::SparseI8 {
+                one: one(&csr, fan_in, sparse),
+                csr,
+                scales,
+            }
         }
     }
 }

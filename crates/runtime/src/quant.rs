@@ -19,7 +19,11 @@ pub fn auto_format(density: f64, int8: bool) -> Format {
 
 /// `w` (`[units × fan_in]`, row-major) stored as `format`.
 pub fn encode(w: &[f32], units: usize, fan_in: usize, format: Format) -> Weights {
-    assert_eq!(w.len(), units * fan_in, "weights do not match the layer shape");
+    assert_eq!(
+        w.len(),
+        units * fan_in,
+        "weights do not match the layer shape"
+    );
     match format {
         Format::DenseF32 => Weights::DenseF32(w.to_vec()),
         Format::SparseF32 => Weights::SparseF32(csr(w, fan_in, |v| v)),
@@ -34,13 +38,12 @@ pub fn encode(w: &[f32], units: usize, fan_in: usize, format: Format) -> Weights
         }
         Format::SparseI8 => {
             let scales: Vec<f32> = w.chunks_exact(fan_in).map(scale_of).collect();
-            let mut row = 0;
             let mut csr = Csr {
                 row_ptr: vec![0],
                 cols: Vec::new(),
                 vals: Vec::new(),
             };
-            for r in w.chunks_exact(fan_in) {
+            for (row, r) in w.chunks_exact(fan_in).enumerate() {
                 for (j, &v) in r.iter().enumerate() {
                     let q = quantize(v, scales[row]);
                     if q != 0 {
@@ -49,7 +52,6 @@ pub fn encode(w: &[f32], units: usize, fan_in: usize, format: Format) -> Weights
                     }
                 }
                 csr.row_ptr.push(csr.vals.len() as u32);
-                row += 1;
             }
             Weights::SparseI8 { scales, csr }
         }

@@ -7,16 +7,39 @@ use common::network;
 use sparq_runtime::{Activation, ErrorKind, Format, Policy};
 
 fn file_bytes() -> Vec<u8> {
-    network(&[4], &[32, 32], 2, Activation::Relu, true, 0.8, Format::SparseI8, 1).to_bytes()
+    network(
+        &[4],
+        &[32, 32],
+        2,
+        Activation::Relu,
+        true,
+        0.8,
+        Format::SparseI8,
+        1,
+    )
+    .to_bytes()
 }
 
 fn one_line(e: &sparq_runtime::Error) {
-    assert!(!e.message.is_empty() && !e.message.contains('\n'), "{:?}", e.message);
+    assert!(
+        !e.message.is_empty() && !e.message.contains('\n'),
+        "{:?}",
+        e.message
+    );
 }
 
 #[test]
 fn round_trip_is_exact() {
-    let f = network(&[4, 10, 10], &[128], 3, Activation::Gelu, false, 0.9, Format::SparseF32, 2);
+    let f = network(
+        &[4, 10, 10],
+        &[128],
+        3,
+        Activation::Gelu,
+        false,
+        0.9,
+        Format::SparseF32,
+        2,
+    );
     let back = sparq_runtime::PolicyFile::from_bytes(&f.to_bytes()).unwrap();
     assert_eq!(back, f);
 }
@@ -38,7 +61,10 @@ fn every_flipped_byte_is_an_error() {
         let mut c = b.clone();
         c[i] ^= 0x5a;
         let e = Policy::from_bytes(&c).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::Format | ErrorKind::Version), "byte {i}: {e}");
+        assert!(
+            matches!(e.kind, ErrorKind::Format | ErrorKind::Version),
+            "byte {i}: {e}"
+        );
         one_line(&e);
     }
 }

@@ -38,20 +38,45 @@ fn the_c_program_acts_like_the_rust_api() {
         .expect("a C compiler (cc) runs");
     assert!(status.success(), "compiling examples/c/act.c failed");
 
-    let f = network(&[4], &[64, 64], 2, Activation::Relu, false, 0.9, Format::SparseF32, 9);
+    let f = network(
+        &[4],
+        &[64, 64],
+        2,
+        Activation::Relu,
+        false,
+        0.9,
+        Format::SparseF32,
+        9,
+    );
     let path = dir.join("p.sparq");
     std::fs::write(&path, f.to_bytes()).unwrap();
     let mut p = Policy::load(&path).unwrap();
     let mut rng = common::Rng(4);
     for _ in 0..20 {
         let obs: Vec<f32> = (0..4).map(|_| rng.next() * 3.0).collect();
-        let out = Command::new(&exe).arg(&path).args(obs.iter().map(|v| format!("{v:e}"))).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let got: usize = String::from_utf8(out.stdout).unwrap().trim().parse().unwrap();
+        let out = Command::new(&exe)
+            .arg(&path)
+            .args(obs.iter().map(|v| format!("{v:e}")))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: usize = String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         assert_eq!(got, p.act(&obs).unwrap());
     }
 
-    let out = Command::new(&exe).arg(&path).args(["1", "2", "3"]).output().unwrap();
+    let out = Command::new(&exe)
+        .arg(&path)
+        .args(["1", "2", "3"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(5), "SPARQ_ERR_OBS_LENGTH");
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -59,9 +84,16 @@ fn the_c_program_acts_like_the_rust_api() {
 
     let bytes = f.to_bytes();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let out = Command::new(&exe).arg(&path).args(["1", "2", "3", "4"]).output().unwrap();
+    let out = Command::new(&exe)
+        .arg(&path)
+        .args(["1", "2", "3", "4"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("truncated") && err.trim_end().lines().count() == 1, "{err}");
+    assert!(
+        err.contains("truncated") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -6,7 +6,12 @@ mod common;
 use common::{Rng, network, reference};
 use sparq_runtime::{Activation, Format, Isa, Kernels, Options, Policy, SparseKernel};
 
-const FORMATS: [Format; 4] = [Format::DenseF32, Format::SparseF32, Format::DenseI8, Format::SparseI8];
+const FORMATS: [Format; 4] = [
+    Format::DenseF32,
+    Format::SparseF32,
+    Format::DenseI8,
+    Format::SparseI8,
+];
 
 fn isas() -> Vec<Isa> {
     let mut v = vec![Isa::Portable];
@@ -23,26 +28,47 @@ fn check(file: &sparq_runtime::PolicyFile, batch: usize, seed: u64) {
     let mut rng = Rng(seed);
     let image = file.obs_shape.len() == 3;
     let obs: Vec<f32> = (0..batch * obs_len)
-        .map(|_| if image { (rng.next() > 0.5) as u8 as f32 } else { rng.next() * 2.0 })
+        .map(|_| {
+            if image {
+                (rng.next() > 0.5) as u8 as f32
+            } else {
+                rng.next() * 2.0
+            }
+        })
         .collect();
     for &format in &FORMATS {
         // The reference of the weights as this format stores them.
         let mut stored = file.clone();
         for l in &mut stored.layers {
             if l.kind == sparq_runtime::LayerKind::Linear {
-                l.weights = sparq_runtime::quant::encode(&l.weights.to_dense(l.units, l.fan_in), l.units, l.fan_in, format);
+                l.weights = sparq_runtime::quant::encode(
+                    &l.weights.to_dense(l.units, l.fan_in),
+                    l.units,
+                    l.fan_in,
+                    format,
+                );
             }
         }
-        let want: Vec<f64> = obs.chunks(obs_len).flat_map(|o| reference(&stored, o)).collect();
+        let want: Vec<f64> = obs
+            .chunks(obs_len)
+            .flat_map(|o| reference(&stored, o))
+            .collect();
         for isa in isas() {
             for sparse in [SparseKernel::Csr, SparseKernel::Sell, SparseKernel::Blocked] {
-                let opts = Options { kernels: Kernels::Force(format), sparse, isa: Some(isa) };
+                let opts = Options {
+                    kernels: Kernels::Force(format),
+                    sparse,
+                    isa: Some(isa),
+                };
                 let mut p = Policy::from_file(file.clone(), opts).unwrap();
                 let mut q = vec![0f32; batch * file.num_actions];
                 p.q_values(&obs, &mut q).unwrap();
                 for (i, (&g, &w)) in q.iter().zip(&want).enumerate() {
                     let err = (g as f64 - w).abs() / w.abs().max(1.0);
-                    assert!(err < 1e-5, "{format:?} {isa:?} {sparse:?} batch {batch}: q[{i}] = {g}, reference {w} (rel {err:.2e})");
+                    assert!(
+                        err < 1e-5,
+                        "{format:?} {isa:?} {sparse:?} batch {batch}: q[{i}] = {g}, reference {w} (rel {err:.2e})"
+                    );
                 }
             }
         }
@@ -52,7 +78,16 @@ fn check(file: &sparq_runtime::PolicyFile, batch: usize, seed: u64) {
 #[test]
 fn mlp_kernels_match_the_reference_at_every_sparsity_and_batch() {
     for (k, sparsity) in [0.0, 0.5, 0.9, 0.98].into_iter().enumerate() {
-        let f = network(&[4], &[64, 70, 100], 3, Activation::Relu, false, sparsity, Format::DenseF32, k as u64);
+        let f = network(
+            &[4],
+            &[64, 70, 100],
+            3,
+            Activation::Relu,
+            false,
+            sparsity,
+            Format::DenseF32,
+            k as u64,
+        );
         for batch in [1, 3, 5, 32, 37, 100] {
             check(&f, batch, 10 + batch as u64);
         }
@@ -61,11 +96,26 @@ fn mlp_kernels_match_the_reference_at_every_sparsity_and_batch() {
 
 #[test]
 fn every_activation_and_dueling_heads_match_the_reference() {
-    for (k, act) in [Activation::Relu, Activation::Tanh, Activation::Elu, Activation::Gelu, Activation::LeakyRelu]
-        .into_iter()
-        .enumerate()
+    for (k, act) in [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Elu,
+        Activation::Gelu,
+        Activation::LeakyRelu,
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let f = network(&[6], &[33, 17], 4, act, k % 2 == 0, 0.7, Format::DenseF32, 100 + k as u64);
+        let f = network(
+            &[6],
+            &[33, 17],
+            4,
+            act,
+            k % 2 == 0,
+            0.7,
+            Format::DenseF32,
+            100 + k as u64,
+        );
         for batch in [1, 8] {
             check(&f, batch, 7);
         }
@@ -74,7 +124,16 @@ fn every_activation_and_dueling_heads_match_the_reference() {
 
 #[test]
 fn minatar_shaped_cnn_matches_the_reference() {
-    let f = network(&[4, 10, 10], &[128], 3, Activation::Relu, false, 0.9, Format::DenseF32, 3);
+    let f = network(
+        &[4, 10, 10],
+        &[128],
+        3,
+        Activation::Relu,
+        false,
+        0.9,
+        Format::DenseF32,
+        3,
+    );
     for batch in [1, 4, 33] {
         check(&f, batch, 5);
     }

@@ -35,12 +35,38 @@ static A: Counting = Counting;
 #[test]
 fn calls_allocate_nothing() {
     let nets = [
-        network(&[4], &[64, 64], 2, Activation::Gelu, true, 0.9, Format::DenseF32, 1),
-        network(&[4, 10, 10], &[128], 3, Activation::Relu, false, 0.9, Format::DenseF32, 2),
+        network(
+            &[4],
+            &[64, 64],
+            2,
+            Activation::Gelu,
+            true,
+            0.9,
+            Format::DenseF32,
+            1,
+        ),
+        network(
+            &[4, 10, 10],
+            &[128],
+            3,
+            Activation::Relu,
+            false,
+            0.9,
+            Format::DenseF32,
+            2,
+        ),
     ];
     for f in nets {
-        for format in [Format::DenseF32, Format::SparseF32, Format::DenseI8, Format::SparseI8] {
-            let opts = Options { kernels: Kernels::Force(format), ..Options::default() };
+        for format in [
+            Format::DenseF32,
+            Format::SparseF32,
+            Format::DenseI8,
+            Format::SparseI8,
+        ] {
+            let opts = Options {
+                kernels: Kernels::Force(format),
+                ..Options::default()
+            };
             let mut p = Policy::from_file(f.clone(), opts).unwrap();
             let n = f.obs_len();
             let obs = vec![0.5f32; 70 * n];
@@ -53,7 +79,11 @@ fn calls_allocate_nothing() {
                 p.q_values(&obs, &mut q).unwrap();
                 p.act_batch(&obs, &mut acts).unwrap();
             }
-            assert_eq!(ALLOCS.load(Ordering::SeqCst) - before, 0, "{format:?} allocated");
+            assert_eq!(
+                ALLOCS.load(Ordering::SeqCst) - before,
+                0,
+                "{format:?} allocated"
+            );
         }
     }
 }

@@ -51,16 +51,31 @@ pub fn run(r: Request) -> Result<()> {
     if let Some(path) = r.reference {
         policy::write_reference(path, &states, &torch, obs_len, actions)?;
     }
-    println!("{} export of {}", if r.kind == Kind::Policy { "policy" } else { "ONNX" }, cp.path.display());
+    println!(
+        "{} export of {}",
+        if r.kind == Kind::Policy {
+            "policy"
+        } else {
+            "ONNX"
+        },
+        cp.path.display()
+    );
     if r.kind == Kind::Policy {
-        let mut rt = sparq_runtime::Policy::from_bytes(&bytes).context("reading back the policy file")?;
+        let mut rt =
+            sparq_runtime::Policy::from_bytes(&bytes).context("reading back the policy file")?;
         let mut one = vec![0f32; torch.len()];
-        for (s, q) in states.chunks_exact(obs_len).zip(one.chunks_exact_mut(actions)) {
+        for (s, q) in states
+            .chunks_exact(obs_len)
+            .zip(one.chunks_exact_mut(actions))
+        {
             rt.q_values(s, q)?;
         }
         let mut batch = vec![0f32; torch.len()];
         rt.q_values(&states, &mut batch)?;
-        let (a1, ab) = (Agreement::of(&one, &torch, actions), Agreement::of(&batch, &torch, actions));
+        let (a1, ab) = (
+            Agreement::of(&one, &torch, actions),
+            Agreement::of(&batch, &torch, actions),
+        );
         for l in rt.layers() {
             println!(
                 "  {:<10} {:>5}×{:<5} sparsity {:.4}  {:<20} {} bytes",
@@ -87,7 +102,10 @@ pub fn run(r: Request) -> Result<()> {
             }
         }
     } else {
-        println!("  check it with onnxruntime: scripts/dev/check-onnx {} REFERENCE (write one with --reference)", r.out.display());
+        println!(
+            "  check it with onnxruntime: scripts/dev/check-onnx {} REFERENCE (write one with --reference)",
+            r.out.display()
+        );
     }
     let tmp = r.out.with_extension("tmp-export");
     std::fs::write(&tmp, &bytes).with_context(|| tmp.display().to_string())?;

@@ -91,7 +91,13 @@ pub fn run(path: &Path, episodes: u32, seed: u64, json: bool) -> Result<()> {
         return Ok(());
     }
     let e = &report.eval;
-    println!("{} policy file {} ({} bytes, kernels for {})", report.env_id, path.display(), report.file_bytes, report.isa);
+    println!(
+        "{} policy file {} ({} bytes, kernels for {})",
+        report.env_id,
+        path.display(),
+        report.file_bytes,
+        report.isa
+    );
     println!(
         "return  mean {:.2}  std {:.2}  min {:.2}  max {:.2}  over {} episodes",
         e.return_mean, e.return_std, e.return_min, e.return_max, e.episodes

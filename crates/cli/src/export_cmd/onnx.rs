@@ -166,7 +166,10 @@ fn value_info(name: &str, dims: Vec<DimValue>) -> ValueInfoProto {
             tensor_type: Some(TensorTypeProto {
                 elem_type: FLOAT,
                 shape: Some(TensorShapeProto {
-                    dim: dims.into_iter().map(|d| Dimension { value: Some(d) }).collect(),
+                    dim: dims
+                        .into_iter()
+                        .map(|d| Dimension { value: Some(d) })
+                        .collect(),
                 }),
             }),
         }),
@@ -204,7 +207,13 @@ struct Graph {
 }
 
 impl Graph {
-    fn node(&mut self, op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> String {
+    fn node(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        output: &str,
+        attribute: Vec<AttributeProto>,
+    ) -> String {
         self.nodes.push(NodeProto {
             input: inputs.iter().map(|s| s.to_string()).collect(),
             output: vec![output.into()],
@@ -220,9 +229,15 @@ impl Graph {
             Activation::Relu => self.node("Relu", &[x], name, vec![]),
             Activation::Tanh => self.node("Tanh", &[x], name, vec![]),
             Activation::Elu => self.node("Elu", &[x], name, vec![attr_float("alpha", 1.0)]),
-            Activation::LeakyRelu => self.node("LeakyRelu", &[x], name, vec![attr_float("alpha", 0.01)]),
+            Activation::LeakyRelu => {
+                self.node("LeakyRelu", &[x], name, vec![attr_float("alpha", 0.01)])
+            }
             Activation::Gelu => {
-                let consts = [("gelu_rsqrt2", std::f32::consts::FRAC_1_SQRT_2), ("gelu_one", 1.0), ("gelu_half", 0.5)];
+                let consts = [
+                    ("gelu_rsqrt2", std::f32::consts::FRAC_1_SQRT_2),
+                    ("gelu_one", 1.0),
+                    ("gelu_half", 0.5),
+                ];
                 for (n, v) in consts {
                     if !self.init.iter().any(|t| t.name == n) {
                         self.init.push(tensor_f32(n, &[], &[v]));
@@ -250,17 +265,35 @@ impl Graph {
             self.init.push(tensor_f32(&name, &dims, &dense));
             return name;
         }
-        let (scales, q) = match sparq_runtime::quant::encode(&dense, l.units, l.fan_in, sparq_runtime::Format::DenseI8) {
+        let (scales, q) = match sparq_runtime::quant::encode(
+            &dense,
+            l.units,
+            l.fan_in,
+            sparq_runtime::Format::DenseI8,
+        ) {
             Weights::DenseI8 { scales, q } => (scales, q),
             _ => unreachable!("encode returns the format asked for"),
         };
         // A zero scale (an all-zero unit) is not allowed by DequantizeLinear's contract.
-        let scales: Vec<f32> = scales.iter().map(|&s| if s == 0.0 { 1.0 } else { s }).collect();
-        let (qn, sn, zn) = (format!("{name}_q"), format!("{name}_scale"), format!("{name}_zero"));
+        let scales: Vec<f32> = scales
+            .iter()
+            .map(|&s| if s == 0.0 { 1.0 } else { s })
+            .collect();
+        let (qn, sn, zn) = (
+            format!("{name}_q"),
+            format!("{name}_scale"),
+            format!("{name}_zero"),
+        );
         self.init.push(tensor_i8(&qn, &[l.units, l.fan_in], &q));
         self.init.push(tensor_f32(&sn, &[l.units], &scales));
-        self.init.push(tensor_i8(&zn, &[l.units], &vec![0; l.units]));
-        self.node("DequantizeLinear", &[&qn, &sn, &zn], &name, vec![attr_int("axis", 0)])
+        self.init
+            .push(tensor_i8(&zn, &[l.units], &vec![0; l.units]));
+        self.node(
+            "DequantizeLinear",
+            &[&qn, &sn, &zn],
+            &name,
+            vec![attr_int("axis", 0)],
+        )
     }
 }
 
@@ -282,14 +315,22 @@ pub fn model(f: &PolicyFile, int8: bool) -> Vec<u8> {
                 "Conv",
                 &[&x, &w, &b],
                 &format!("{}_out", l.name),
-                vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("strides", &[1, 1]), attr_ints("pads", &[0, 0, 0, 0])],
+                vec![
+                    attr_ints("kernel_shape", &[3, 3]),
+                    attr_ints("strides", &[1, 1]),
+                    attr_ints("pads", &[0, 0, 0, 0]),
+                ],
             ),
             LayerKind::Linear => {
                 if !flat {
                     x = g.node("Flatten", &[&x], "flat", vec![attr_int("axis", 1)]);
                     flat = true;
                 }
-                let out = if l.role == Role::Out { "q".to_string() } else { format!("{}_out", l.name) };
+                let out = if l.role == Role::Out {
+                    "q".to_string()
+                } else {
+                    format!("{}_out", l.name)
+                };
                 g.node("Gemm", &[&x, &w, &b], &out, vec![attr_int("transB", 1)])
             }
         };
@@ -319,7 +360,11 @@ pub fn model(f: &PolicyFile, int8: bool) -> Vec<u8> {
         doc_string: format!(
             "sparq DQN policy for {}: input obs [batch, {}], output q [batch, {}] (Q-values; act = argmax)",
             f.env_id,
-            f.obs_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+            f.obs_shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             f.num_actions
         ),
         graph: Some(GraphProto {
@@ -329,7 +374,10 @@ pub fn model(f: &PolicyFile, int8: bool) -> Vec<u8> {
             input: vec![value_info("obs", obs_dims)],
             output: vec![value_info(
                 "q",
-                vec![DimValue::Param("batch".into()), DimValue::Value(f.num_actions as i64)],
+                vec![
+                    DimValue::Param("batch".into()),
+                    DimValue::Value(f.num_actions as i64),
+                ],
             )],
         }),
         opset_import: vec![OperatorSetIdProto {

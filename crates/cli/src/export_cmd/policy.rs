@@ -38,7 +38,10 @@ pub fn build(
     let spec: &NetSpec = policy.spec();
     let params = policy.params();
     let layout = spec.layout();
-    let first_linear = layout.layers.iter().position(|l| l.kind == LayerKind::Linear);
+    let first_linear = layout
+        .layers
+        .iter()
+        .position(|l| l.kind == LayerKind::Linear);
     let layers = layout
         .layers
         .iter()
@@ -152,7 +155,13 @@ impl Agreement {
 
 /// Writes the states and libtorch's Q-values for an outside check (scripts/dev/check-onnx):
 /// `u32 n, u32 obs_len, u32 actions`, then `n × obs_len` f32 states, then `n × actions` f32.
-pub fn write_reference(path: &Path, states: &[f32], q: &[f32], obs_len: usize, actions: usize) -> Result<()> {
+pub fn write_reference(
+    path: &Path,
+    states: &[f32],
+    q: &[f32],
+    obs_len: usize,
+    actions: usize,
+) -> Result<()> {
     let n = states.len() / obs_len;
     let mut b = Vec::with_capacity(12 + 4 * (states.len() + q.len()));
     for v in [n, obs_len, actions] {

@@ -1,6 +1,6 @@
 //! Random networks for the tests, and a plain f64 forward pass to check the kernels against.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::too_many_arguments)]
 
 use sparq_runtime::{Activation, Format, LayerData, LayerKind, PolicyFile, Role, quant};
 
@@ -8,7 +8,10 @@ use sparq_runtime::{Activation, Format, LayerData, LayerKind, PolicyFile, Role, 
 pub struct Rng(pub u64);
 impl Rng {
     pub fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 }
@@ -31,10 +34,18 @@ pub fn network(
         let w: Vec<f32> = (0..units * fan_in)
             .map(|_| {
                 let v = rng.next();
-                if (rng.next() + 1.0) / 2.0 < sparsity { 0.0 } else { v / (fan_in as f32).sqrt() }
+                if (rng.next() + 1.0) / 2.0 < sparsity {
+                    0.0
+                } else {
+                    v / (fan_in as f32).sqrt()
+                }
             })
             .collect();
-        let fmt = if kind == LayerKind::Conv3x3 { Format::DenseF32 } else { format };
+        let fmt = if kind == LayerKind::Conv3x3 {
+            Format::DenseF32
+        } else {
+            format
+        };
         layers.push(LayerData {
             name: name.into(),
             kind,
@@ -48,18 +59,53 @@ pub fn network(
     };
     let mut features = obs_shape.iter().product::<usize>();
     if let [c, h, w] = obs_shape[..] {
-        push("conv0", LayerKind::Conv3x3, Role::Hidden, 6, c * 9, &mut rng);
+        push(
+            "conv0",
+            LayerKind::Conv3x3,
+            Role::Hidden,
+            6,
+            c * 9,
+            &mut rng,
+        );
         features = 6 * (h - 2) * (w - 2);
     }
     for (i, &u) in hidden.iter().enumerate() {
-        push(&format!("fc{i}"), LayerKind::Linear, Role::Hidden, u, features, &mut rng);
+        push(
+            &format!("fc{i}"),
+            LayerKind::Linear,
+            Role::Hidden,
+            u,
+            features,
+            &mut rng,
+        );
         features = u;
     }
     if dueling {
-        push("value", LayerKind::Linear, Role::Value, 1, features, &mut rng);
-        push("advantage", LayerKind::Linear, Role::Advantage, actions, features, &mut rng);
+        push(
+            "value",
+            LayerKind::Linear,
+            Role::Value,
+            1,
+            features,
+            &mut rng,
+        );
+        push(
+            "advantage",
+            LayerKind::Linear,
+            Role::Advantage,
+            actions,
+            features,
+            &mut rng,
+        );
     } else {
-        push("out", LayerKind::Linear, Role::Out, actions, features, &mut rng);
+        push(
+            "out",
+            LayerKind::Linear,
+            Role::Out,
+            actions,
+            features,
+            &mut rng,
+        );
     }
     PolicyFile {
         env_id: "Test-v0".into(),
@@ -76,9 +122,21 @@ fn act(f: Activation, v: f64) -> f64 {
     match f {
         Activation::Relu => v.max(0.0),
         Activation::Tanh => v.tanh(),
-        Activation::Elu => if v > 0.0 { v } else { v.exp_m1() },
+        Activation::Elu => {
+            if v > 0.0 {
+                v
+            } else {
+                v.exp_m1()
+            }
+        }
         Activation::Gelu => 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2)),
-        Activation::LeakyRelu => if v > 0.0 { v } else { 0.01 * v },
+        Activation::LeakyRelu => {
+            if v > 0.0 {
+                v
+            } else {
+                0.01 * v
+            }
+        }
     }
 }
 
@@ -103,7 +161,8 @@ pub fn reference(f: &PolicyFile, obs: &[f32]) -> Vec<f64> {
                             for ci in 0..c {
                                 for kr in 0..3 {
                                     for kc in 0..3 {
-                                        s += wt[((o * c + ci) * 3 + kr) * 3 + kc] as f64 * x[ci * h * w + (r + kr) * w + cc + kc];
+                                        s += wt[((o * c + ci) * 3 + kr) * 3 + kc] as f64
+                                            * x[ci * h * w + (r + kr) * w + cc + kc];
                                     }
                                 }
                             }
@@ -116,7 +175,12 @@ pub fn reference(f: &PolicyFile, obs: &[f32]) -> Vec<f64> {
             }
             LayerKind::Linear => {
                 let y: Vec<f64> = (0..l.units)
-                    .map(|o| l.bias[o] as f64 + (0..l.fan_in).map(|j| wt[o * l.fan_in + j] as f64 * x[j]).sum::<f64>())
+                    .map(|o| {
+                        l.bias[o] as f64
+                            + (0..l.fan_in)
+                                .map(|j| wt[o * l.fan_in + j] as f64 * x[j])
+                                .sum::<f64>()
+                    })
                     .collect();
                 match l.role {
                     Role::Hidden => x = y.into_iter().map(|v| act(f.activation, v)).collect(),
