@@ -21,6 +21,29 @@ fn static_lib() -> PathBuf {
         .expect("libsparq_runtime.a is built with the crate (crate-type staticlib)")
 }
 
+/// The README's C program compiles against the header (it cannot go stale).
+#[test]
+fn the_readme_c_program_compiles() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("../../README.md")).unwrap();
+    let start = readme.find("```c\n").expect("a C block in README.md") + 5;
+    let code = &readme[start..start + readme[start..].find("```").unwrap()];
+    let dir = std::env::temp_dir().join(format!("sparq-readme-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("readme.c"), code).unwrap();
+    let status = Command::new(std::env::var("CC").unwrap_or("cc".into()))
+        .args(["-Wall", "-Werror", "-I"])
+        .arg(root.join("include"))
+        .arg(dir.join("readme.c"))
+        .arg(static_lib())
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(dir.join("readme"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "README.md's C program does not compile");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn the_c_program_acts_like_the_rust_api() {
     let dir = std::env::temp_dir().join(format!("sparq-c-abi-{}", std::process::id()));
