@@ -26,8 +26,8 @@ pub fn obs_shape(obs: &ObsSpace) -> Vec<usize> {
 }
 
 /// The policy file of `policy`: convolutions dense f32, linear layers by `choose(density)`; with
-/// `int8`, the first linear layer and the heads stay f32 (they hold few weights, and their
-/// rounding errors reach the Q-values undamped).
+/// `int8`, a linear layer reading the observation itself and the heads stay f32 (they hold few
+/// weights, and their rounding errors reach the Q-values undamped).
 pub fn build(
     policy: &HostPolicy,
     env_id: &str,
@@ -38,10 +38,8 @@ pub fn build(
     let spec: &NetSpec = policy.spec();
     let params = policy.params();
     let layout = spec.layout();
-    let first_linear = layout
-        .layers
-        .iter()
-        .position(|l| l.kind == LayerKind::Linear);
+    // The linear layer reading the raw observation (none when convolutions come first).
+    let obs_layer = (layout.layers.first().map(|l| l.kind) == Some(LayerKind::Linear)).then_some(0);
     let layers = layout
         .layers
         .iter()
@@ -56,7 +54,7 @@ pub fn build(
                     sparq_runtime::LayerKind::Linear,
                     choose(
                         nonzero as f64 / w.len() as f64,
-                        int8 && !l.is_head && Some(i) != first_linear,
+                        int8 && !l.is_head && Some(i) != obs_layer,
                     ),
                 ),
             };
