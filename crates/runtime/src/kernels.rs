@@ -775,31 +775,38 @@ mod sell_avx512 {
                         let mut acc1 = _mm512_setzero_ps();
                         let mut acc2 = _mm512_setzero_ps();
                         let mut acc3 = _mm512_setzero_ps();
-                        macro_rules! step {
-                            ($tt:expr, $acc:ident) => {{
-                                let p = xp.add(*blk.add($tt) as usize * 32);
-                                let i = _mm512_cvtepu8_epi32(_mm_loadu_si128(
-                                    idx.add(16 * $tt) as *const __m128i
-                                ));
-                                let xv = _mm512_permutex2var_ps(
-                                    _mm512_loadu_ps(p),
-                                    i,
-                                    _mm512_loadu_ps(p.add(16)),
-                                );
-                                $acc = _mm512_fmadd_ps($load!(vals.add(16 * $tt)), xv, $acc);
-                            }};
-                        }
+                        // Steps of one block are consecutive: load its x once per run.
                         let mut t = a;
-                        while t + 4 <= e {
-                            step!(t, acc0);
-                            step!(t + 1, acc1);
-                            step!(t + 2, acc2);
-                            step!(t + 3, acc3);
-                            t += 4;
-                        }
                         while t < e {
-                            step!(t, acc0);
-                            t += 1;
+                            let g = *blk.add(t);
+                            let p = xp.add(g as usize * 32);
+                            let (xa, xb) = (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)));
+                            let mut r = t + 1;
+                            while r < e && *blk.add(r) == g {
+                                r += 1;
+                            }
+                            macro_rules! pstep {
+                                ($tt:expr, $acc:ident) => {{
+                                    let i = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                                        idx.add(16 * $tt) as *const __m128i,
+                                    ));
+                                    $acc = _mm512_fmadd_ps(
+                                        $load!(vals.add(16 * $tt)),
+                                        _mm512_permutex2var_ps(xa, i, xb),
+                                        $acc,
+                                    );
+                                }};
+                            }
+                            while t + 2 <= r {
+                                pstep!(t, acc0);
+                                pstep!(t + 1, acc1);
+                                t += 2;
+                            }
+                            if t < r {
+                                pstep!(t, acc2);
+                                t += 1;
+                            }
+                            std::mem::swap(&mut acc0, &mut acc3);
                         }
                         let sum =
                             _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
