@@ -609,6 +609,72 @@ impl LinearOp {
         }
     }
 
+    /// y = W x + b accumulated in f64, for the heads: their outputs are the Q-values, whose
+    /// rounding is not damped by any later layer (a few hundred weights; int8 layers as usual).
+    pub fn run1_head(&self, isa: Isa, x: &[f32], b: &[f32], y: &mut [f32]) {
+        match self {
+            LinearOp::Dense { w, .. } => {
+                let n = x.len();
+                for (r, yr) in y.iter_mut().enumerate() {
+                    *yr = (b[r] as f64 + dot_f64(&w[r * n..(r + 1) * n], x)) as f32;
+                }
+            }
+            LinearOp::Sparse { csr, .. } => {
+                for (r, yr) in y.iter_mut().enumerate() {
+                    let (a, e) = (csr.row_ptr[r] as usize, csr.row_ptr[r + 1] as usize);
+                    let s: f64 = csr.cols[a..e]
+                        .iter()
+                        .zip(&csr.vals[a..e])
+                        .map(|(&j, &v)| v as f64 * x[j as usize] as f64)
+                        .sum();
+                    *yr = (b[r] as f64 + s) as f32;
+                }
+            }
+            _ => self.run1(isa, x, b, y),
+        }
+    }
+
+    /// [`LinearOp::run1_head`] for a tile.
+    pub fn run_tile_head(&self, isa: Isa, x: &[Lane], b: &[f32], y: &mut [Lane]) {
+        let row = |r: usize, terms: &mut dyn Iterator<Item = (usize, f32)>, yr: &mut Lane| {
+            let mut acc = [0f64; TILE];
+            for (j, v) in terms {
+                for (a, &xv) in acc.iter_mut().zip(&x[j]) {
+                    *a += v as f64 * xv as f64;
+                }
+            }
+            for (o, a) in yr.iter_mut().zip(&acc) {
+                *o = (b[r] as f64 + a) as f32;
+            }
+        };
+        match self {
+            LinearOp::Dense { w, .. } => {
+                let n = x.len();
+                for (r, yr) in y.iter_mut().enumerate() {
+                    row(
+                        r,
+                        &mut w[r * n..(r + 1) * n].iter().copied().enumerate(),
+                        yr,
+                    );
+                }
+            }
+            LinearOp::Sparse { csr, .. } => {
+                for (r, yr) in y.iter_mut().enumerate() {
+                    let (a, e) = (csr.row_ptr[r] as usize, csr.row_ptr[r + 1] as usize);
+                    row(
+                        r,
+                        &mut csr.cols[a..e]
+                            .iter()
+                            .map(|&j| j as usize)
+                            .zip(csr.vals[a..e].iter().copied()),
+                        yr,
+                    );
+                }
+            }
+            _ => self.run_tile(isa, x, b, y),
+        }
+    }
+
     /// Y = W X + b for a tile.
     pub fn run_tile(&self, isa: Isa, x: &[Lane], b: &[f32], y: &mut [Lane]) {
         match self {
@@ -620,6 +686,23 @@ impl LinearOp {
             }
         }
     }
+}
+
+/// Σ w·x in f64, eight partial sums.
+fn dot_f64(w: &[f32], x: &[f32]) -> f64 {
+    let mut acc = [0f64; 8];
+    let (wc, wt) = w.as_chunks::<8>();
+    let (xc, xt) = x.as_chunks::<8>();
+    for (a, b) in wc.iter().zip(xc) {
+        for i in 0..8 {
+            acc[i] += a[i] as f64 * b[i] as f64;
+        }
+    }
+    acc.iter().sum::<f64>()
+        + wt.iter()
+            .zip(xt)
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum::<f64>()
 }
 
 /// `x` zero-padded to a multiple of 32 on the stack when it is not one already (`Blocked`

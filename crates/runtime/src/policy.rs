@@ -424,10 +424,10 @@ fn forward1(m: &Model, s: &mut Scratch, obs: &[f32], q: &mut [f32]) {
                         kernels::activate(m.activation, &mut y[..l.units]);
                         std::mem::swap(&mut x, &mut y);
                     }
-                    Role::Out | Role::Advantage => op.run1(m.isa, input, &l.bias, q),
+                    Role::Out | Role::Advantage => op.run1_head(m.isa, input, &l.bias, q),
                     Role::Value => {
                         let mut v = [0f32];
-                        op.run1(m.isa, input, &l.bias, &mut v);
+                        op.run1_head(m.isa, input, &l.bias, &mut v);
                         value = v[0];
                     }
                 }
@@ -492,9 +492,9 @@ fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]
                 kernels::activate(m.activation, y[..l.units].as_flattened_mut());
                 std::mem::swap(&mut x, &mut y);
             }
-            Role::Value => op.run_tile(m.isa, &x[..l.fan_in], &l.bias, &mut s.value[..1]),
+            Role::Value => op.run_tile_head(m.isa, &x[..l.fan_in], &l.bias, &mut s.value[..1]),
             Role::Out | Role::Advantage => {
-                op.run_tile(m.isa, &x[..l.fan_in], &l.bias, &mut y[..a]);
+                op.run_tile_head(m.isa, &x[..l.fan_in], &l.bias, &mut y[..a]);
                 adv_in_x = true;
             }
         }

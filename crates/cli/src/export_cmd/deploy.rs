@@ -10,8 +10,11 @@ use sparq_runtime::{Format, quant};
 use super::policy::{self, Agreement};
 use sparq_runstate::{load as load_checkpoint, policy_of};
 
-/// f32 exports must reproduce libtorch's Q-values to this relative error (see [`Agreement`]).
-pub const F32_TOLERANCE: f64 = 1e-5;
+/// f32 exports must reproduce libtorch's Q-values to this relative error (see [`Agreement`]) or
+/// nothing is written. The runtime and libtorch are both f32 with different summation orders; on
+/// networks whose Q-values are small sums of large terms (Acrobot: |Q| ≈ 3) they differ by up to
+/// ~1.1e-5 (benchmarks/policy-runtime.md), so the bar is 1e-4 and the figure is printed.
+pub const F32_TOLERANCE: f64 = 1e-4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
