@@ -4,7 +4,7 @@
 //! one JSON line per (runtime, batch).
 //!
 //!   cargo run --example policy_bench -p sparq-agent -- FILE.sparq [--model NAME]
-//!   cargo run --example policy_bench -p sparq-agent -- --rss runtime|tch FILE.sparq
+//!   cargo run --example policy_bench -p sparq-agent -- --rss tch FILE.sparq
 
 use std::error::Error;
 use std::hint::black_box;
@@ -132,32 +132,30 @@ fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     tch::set_num_threads(1);
     if args.first().map(String::as_str) == Some("--rss") {
-        // Peak resident memory of a process that loads the policy and acts 1000 times.
+        // Peak resident memory of a libtorch process that runs the policy 1000 times.
         let (which, path) = (args[1].as_str(), &args[2]);
         let bytes = std::fs::read(path)?;
         let f = PolicyFile::from_bytes(&bytes)?;
         let obs = vec![0.1f32; f.obs_len()];
-        if which == "tch" {
-            let (spec, params) = spec_and_params(&f);
-            let flat = Tensor::from_slice(&params);
-            let layout = spec.layout();
-            let mut shape = vec![1i64];
-            shape.extend(f.obs_shape.iter().map(|&d| d as i64));
-            let _g = tch::no_grad_guard();
-            for _ in 0..1000 {
-                let x = Tensor::from_slice(&obs).view(shape.as_slice());
-                black_box(
-                    sparq_agent::forward(&spec, &layout, &flat, &x)?
-                        .argmax(1, false)
-                        .int64_value(&[0]),
-                );
-            }
-        } else {
-            drop(f);
-            let mut p = Policy::from_bytes(&bytes)?;
-            for _ in 0..1000 {
-                black_box(p.act(&obs)?);
-            }
+        if which != "tch" {
+            return Err(
+                "--rss takes tch (sparq-runtime's own: crates/runtime/examples/kernel_loop.rs)"
+                    .into(),
+            );
+        }
+        let (spec, params) = spec_and_params(&f);
+        let flat = Tensor::from_slice(&params);
+        let layout = spec.layout();
+        let mut shape = vec![1i64];
+        shape.extend(f.obs_shape.iter().map(|&d| d as i64));
+        let _g = tch::no_grad_guard();
+        for _ in 0..1000 {
+            let x = Tensor::from_slice(&obs).view(shape.as_slice());
+            black_box(
+                sparq_agent::forward(&spec, &layout, &flat, &x)?
+                    .argmax(1, false)
+                    .int64_value(&[0]),
+            );
         }
         println!("{{\"rss_kb\": {}}}", rss_kb());
         return Ok(());
