@@ -46,12 +46,15 @@ fn fails(args: &[&str]) -> String {
     err
 }
 
+/// An explicit seed: a checkpoint defaults to its run's evaluation seeds, a policy file to 0.
 fn eval_json(path: &Path) -> Value {
     serde_json::from_str(&ok(&[
         "eval",
         path.to_str().unwrap(),
         "--episodes",
         "5",
+        "--seed",
+        "0",
         "--json",
     ]))
     .unwrap()
