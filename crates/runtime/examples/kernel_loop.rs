@@ -31,7 +31,8 @@ fn main() {
     let mut q = vec![0f32; p.num_actions()];
     let t = std::time::Instant::now();
     for _ in 0..n {
-        p.q_values(std::hint::black_box(&obs), &mut q).expect("q_values");
+        p.q_values(std::hint::black_box(&obs), &mut q)
+            .expect("q_values");
     }
     let rss_kb = std::fs::read_to_string("/proc/self/status")
         .ok()
