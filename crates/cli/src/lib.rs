@@ -8,6 +8,7 @@ mod eval;
 mod export_cmd;
 mod plot;
 mod prune_cmd;
+mod sweep_cmd;
 mod train;
 
 use std::process::ExitCode;
@@ -35,6 +36,11 @@ enum Command {
     Prune(prune_cmd::PruneArgs),
     /// Export a neuron-pruned policy as a smaller dense network (--compact).
     Export(export_cmd::ExportArgs),
+    /// Run a sweep file (configs × overrides × seeds) locally or on a Ray cluster.
+    Sweep(sweep_cmd::SweepArgs),
+    /// Run one job of a sweep directory (what each Ray task executes).
+    #[command(hide = true)]
+    SweepJob(sweep_cmd::JobArgs),
     /// Inspect, replay and benchmark environments.
     #[command(subcommand)]
     Env(env_cmd::EnvCommand),
@@ -84,6 +90,8 @@ where
         Command::Prune(args) => prune_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Env(cmd) => env_cmd::run(cmd),
+        Command::Sweep(args) => sweep_cmd::run(args),
+        Command::SweepJob(args) => sweep_cmd::run_job_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
