@@ -555,6 +555,15 @@ fn run_ray(plan: &Plan, dir: &Path, address: &str, retries: u32, status: &Status
     let exe = std::env::current_exe().context("locate the sparq binary")?;
     let repo = repo_root();
     let dir_abs = std::fs::canonicalize(dir).with_context(|| dir.display().to_string())?;
+    let ids: Vec<&str> = plan
+        .jobs
+        .iter()
+        .filter(|j| run_state(dir, j) != RunState::Done)
+        .map(|j| j.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
     let mut child = Command::new(repo.join("scripts").join("py"))
         .arg("ray")
         .arg(repo.join("scripts").join("lib").join("ray_sweep.py"))
@@ -566,6 +575,8 @@ fn run_ray(plan: &Plan, dir: &Path, address: &str, retries: u32, status: &Status
         .arg(&dir_abs)
         .arg("--max-retries")
         .arg(retries.to_string())
+        .arg("--ids")
+        .arg(ids.join(","))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
