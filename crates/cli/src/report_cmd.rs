@@ -155,7 +155,10 @@ fn collect(index: &Index, dir: &Path) -> Result<(Vec<Sample>, Vec<String>)> {
                     job.group.clone(),
                     s.eval.return_mean,
                     s.sparsity.global,
-                    s.evals.iter().map(|e| (e.env_steps, e.return_mean)).collect(),
+                    s.evals
+                        .iter()
+                        .map(|e| (e.env_steps, e.return_mean))
+                        .collect(),
                 ));
             }
             JobKind::Prune { .. } => {
@@ -169,10 +172,14 @@ fn collect(index: &Index, dir: &Path) -> Result<(Vec<Sample>, Vec<String>)> {
                 let rows = v["rows"].as_array().cloned().unwrap_or_default();
                 for row in rows {
                     let target = row["target_sparsity"].as_f64().unwrap_or(0.0);
-                    let (Some(ret), Some(sparsity)) =
-                        (row["eval"]["return_mean"].as_f64(), row["sparsity"].as_f64())
-                    else {
-                        anyhow::bail!("{}: a row without eval.return_mean or sparsity", path.display());
+                    let (Some(ret), Some(sparsity)) = (
+                        row["eval"]["return_mean"].as_f64(),
+                        row["sparsity"].as_f64(),
+                    ) else {
+                        anyhow::bail!(
+                            "{}: a row without eval.return_mean or sparsity",
+                            path.display()
+                        );
                     };
                     let group = format!("{}@{target}", job.group);
                     samples.push(sample(job, group, ret, sparsity, Vec::new()));
@@ -290,7 +297,11 @@ fn markdown(r: &Report) -> String {
         s,
         "Sweep `{}`: final greedy {} per group, point estimate [95 % stratified-bootstrap CI, {} resamples]; optimality gap against {}.\n",
         r.sweep,
-        if r.score == "return" { "return" } else { "normalized score" },
+        if r.score == "return" {
+            "return"
+        } else {
+            "normalized score"
+        },
         r.reps,
         r.target.map_or("n/a".into(), |t| format!("{t}"))
     );
@@ -320,9 +331,9 @@ fn csv(r: &Report) -> String {
         "group,series,runs,sparsity,iqm,iqm_lo,iqm_hi,mean,mean_lo,mean_hi,median,median_lo,median_hi,gap,gap_lo,gap_hi\n",
     );
     for g in &r.groups {
-        let gap = g
-            .optimality_gap
-            .map_or(",,".to_string(), |i| format!("{},{},{}", i.point, i.lo, i.hi));
+        let gap = g.optimality_gap.map_or(",,".to_string(), |i| {
+            format!("{},{},{}", i.point, i.lo, i.hi)
+        });
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{gap}",
@@ -371,7 +382,11 @@ fn plots(
     for l in &mut series {
         l.points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
-    let y = if r.score == "return" { "IQM of final greedy return" } else { "IQM of normalized score" };
+    let y = if r.score == "return" {
+        "IQM of final greedy return"
+    } else {
+        "IQM of normalized score"
+    };
     report_plot::lines(
         &out.join("return_vs_sparsity.png"),
         &format!("{}: return against sparsity (IQM, 95 % CI)", r.sweep),
@@ -420,7 +435,11 @@ fn plots(
             &out.join("learning_curves.png"),
             &format!("{}: learning curves (IQM over seeds, 95 % CI)", r.sweep),
             "environment steps",
-            if r.score == "return" { "IQM of greedy return" } else { "IQM of normalized score" },
+            if r.score == "return" {
+                "IQM of greedy return"
+            } else {
+                "IQM of normalized score"
+            },
             &curves,
         )?;
         names.push("learning_curves.png".to_string());
@@ -434,7 +453,11 @@ fn plots(
         .collect();
     let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 1.0, hi + 1.0) };
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, hi + 1.0)
+    };
     let taus: Vec<f64> = (0..PROFILE_POINTS)
         .map(|k| lo + (hi - lo) * k as f64 / (PROFILE_POINTS - 1) as f64)
         .collect();
@@ -453,7 +476,11 @@ fn plots(
     report_plot::lines(
         &out.join("performance_profile.png"),
         &format!("{}: performance profiles (95 % CI)", r.sweep),
-        if r.score == "return" { "final greedy return τ" } else { "normalized score τ" },
+        if r.score == "return" {
+            "final greedy return τ"
+        } else {
+            "normalized score τ"
+        },
         "fraction of runs with score > τ",
         &profiles,
     )?;

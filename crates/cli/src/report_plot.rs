@@ -21,20 +21,32 @@ pub fn lines(path: &Path, title: &str, x_desc: &str, y_desc: &str, lines: &[Line
     let text = ensure_font()?;
     let tmp = path.with_extension(format!("tmp-{}.png", std::process::id()));
     let drawn = draw(&tmp, title, x_desc, y_desc, lines, text);
-    let renamed =
-        drawn.and_then(|()| std::fs::rename(&tmp, path).with_context(|| path.display().to_string()));
+    let renamed = drawn
+        .and_then(|()| std::fs::rename(&tmp, path).with_context(|| path.display().to_string()));
     if renamed.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     renamed
 }
 
-fn draw(path: &Path, title: &str, x_desc: &str, y_desc: &str, lines: &[Line], text: bool) -> Result<()> {
+fn draw(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    lines: &[Line],
+    text: bool,
+) -> Result<()> {
     let fail = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!("{}: drawing the plot failed: {e}", path.display())
     };
     let pts = lines.iter().flat_map(|l| l.points.iter());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for (x, i) in pts {
         x0 = x0.min(*x);
         x1 = x1.max(*x);
@@ -86,7 +98,10 @@ fn draw(path: &Path, title: &str, x_desc: &str, y_desc: &str, lines: &[Line], te
             .collect();
         if line.points.len() > 1 {
             chart
-                .draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled())))
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    color.mix(0.18).filled(),
+                )))
                 .map_err(|e| fail(&e))?;
         }
         let series = chart
@@ -96,9 +111,9 @@ fn draw(path: &Path, title: &str, x_desc: &str, y_desc: &str, lines: &[Line], te
             ))
             .map_err(|e| fail(&e))?;
         if text {
-            series
-                .label(line.name.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            series.label(line.name.clone()).legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         }
         chart
             .draw_series(

@@ -60,7 +60,10 @@ pub fn run(args: SweepArgs) -> Result<()> {
         for j in &plan.jobs {
             println!("{}\t{}\t{}", j.id, j.group, command_line(j));
         }
-        eprintln!("sparq: {} jobs; every point's config checks out", plan.jobs.len());
+        eprintln!(
+            "sparq: {} jobs; every point's config checks out",
+            plan.jobs.len()
+        );
         return Ok(());
     }
     let out = args
@@ -97,9 +100,10 @@ pub fn run(args: SweepArgs) -> Result<()> {
         .filter(|&i| run_state(&out, &plan.jobs[i]) != RunState::Done)
         .collect();
     let skipped = plan.jobs.len() - todo.len();
-    let jobs_at_once = args.jobs.map(|n| n as usize).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let jobs_at_once = args
+        .jobs
+        .map(|n| n as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     eprintln!(
         "sparq: sweep {} ({} jobs: {} finished before, {} to run) into {} on {}",
         plan.name,
@@ -124,7 +128,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
         )?,
     }
     refresh(&mut index, &out);
-    index.invocations_wall_s.push(started.elapsed().as_secs_f64());
+    index
+        .invocations_wall_s
+        .push(started.elapsed().as_secs_f64());
     index.write(&out)?;
 
     let failed: Vec<&Job> = plan
@@ -196,7 +202,11 @@ fn run_job(sweep_dir: &Path, job: &Job, exe: &Path) -> Result<JobStatus> {
         }
         (JobKind::Train { config, overrides }, _) => {
             cmd.arg("train").arg(config);
-            for o in sparq_sweep::RUN_DEFAULTS.iter().map(|s| s.to_string()).chain(overrides.iter().cloned()) {
+            for o in sparq_sweep::RUN_DEFAULTS
+                .iter()
+                .map(|s| s.to_string())
+                .chain(overrides.iter().cloned())
+            {
                 cmd.arg("--set").arg(o);
             }
             cmd.arg("--seed")
@@ -248,24 +258,28 @@ fn run_job(sweep_dir: &Path, job: &Job, exe: &Path) -> Result<JobStatus> {
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(err_log));
     die_with_parent(&mut cmd);
+    // Recorded before it starts, so an attempt killed with the sweep still counts.
+    let mut record = JobRecord::read(sweep_dir, &job.id).unwrap_or_else(JobRecord::pending);
+    record.attempts += 1;
+    record.status = JobStatus::Running;
+    record.host = Some(host());
+    record.write(sweep_dir, &job.id)?;
     let t0 = Instant::now();
     let exit = cmd
         .status()
         .with_context(|| format!("start {}", exe.display()))?;
     let wall = t0.elapsed().as_secs_f64();
 
-    let mut record = JobRecord::read(sweep_dir, &job.id).unwrap_or_else(JobRecord::pending);
-    record.attempts += 1;
     record.wall_s += wall;
-    record.host = Some(host());
     if exit.success() && run_state(sweep_dir, job) == RunState::Done {
         record.status = JobStatus::Done;
         record.error = None;
     } else {
         record.status = JobStatus::Failed;
-        record.error = Some(last_error_line(&log_path, attempt_start).unwrap_or_else(|| {
-            format!("exited with {exit}")
-        }));
+        record.error = Some(
+            last_error_line(&log_path, attempt_start)
+                .unwrap_or_else(|| format!("exited with {exit}")),
+        );
     }
     record.write(sweep_dir, &job.id)?;
     Ok(record.status)
@@ -494,8 +508,12 @@ fn run_local(plan: &Plan, dir: &Path, slots: usize, status: &Status) -> Result<(
                                 }
                                 Some(JobStatus::Failed) => {
                                     states[i] = JobStatus::Failed;
-                                    let error = format!("not run: {} failed", plan.jobs[dep.unwrap_or(i)].id);
-                                    let mut record = JobRecord::read(dir, &job.id).unwrap_or_else(JobRecord::pending);
+                                    let error = format!(
+                                        "not run: {} failed",
+                                        plan.jobs[dep.unwrap_or(i)].id
+                                    );
+                                    let mut record = JobRecord::read(dir, &job.id)
+                                        .unwrap_or_else(JobRecord::pending);
                                     record.status = JobStatus::Failed;
                                     record.error = Some(error.clone());
                                     record.write(dir, &job.id)?;
@@ -508,7 +526,8 @@ fn run_local(plan: &Plan, dir: &Path, slots: usize, status: &Status) -> Result<(
                         match pick {
                             Some(i) => break Some(i),
                             None if blocked => {
-                                states = cv.wait(states).map_err(|_| anyhow::anyhow!("poisoned"))?;
+                                states =
+                                    cv.wait(states).map_err(|_| anyhow::anyhow!("poisoned"))?;
                             }
                             None => break None,
                         }
@@ -528,7 +547,8 @@ fn run_local(plan: &Plan, dir: &Path, slots: usize, status: &Status) -> Result<(
                     };
                     if let Err(e) = &result {
                         // The job could not even start (e.g. disk full): recorded, not fatal.
-                        let mut record = JobRecord::read(dir, &job.id).unwrap_or_else(JobRecord::pending);
+                        let mut record =
+                            JobRecord::read(dir, &job.id).unwrap_or_else(JobRecord::pending);
                         record.status = JobStatus::Failed;
                         record.error = Some(format!("{e:#}"));
                         let _ = record.write(dir, &job.id);
@@ -595,7 +615,15 @@ fn run_ray(plan: &Plan, dir: &Path, address: &str, retries: u32, status: &Status
             Some("finished") => {
                 let ok = event["ok"].as_bool() == Some(true);
                 let error = event["error"].as_str();
-                status.finished(job, if ok { JobStatus::Done } else { JobStatus::Failed }, error);
+                status.finished(
+                    job,
+                    if ok {
+                        JobStatus::Done
+                    } else {
+                        JobStatus::Failed
+                    },
+                    error,
+                );
                 if !ok && let Some(error) = error {
                     // The task's own record may be missing if its node was lost.
                     let mut record = JobRecord::read(dir, id).unwrap_or_else(JobRecord::pending);

@@ -179,7 +179,10 @@ mod tests {
     #[test]
     fn profile_counts_strictly_greater() {
         let s = Scores::from_tasks(vec![vec![1.0, 2.0, 3.0, 4.0]]).unwrap();
-        assert_eq!(performance_profile(&s, &[0.0, 2.0, 4.0]), vec![1.0, 0.5, 0.0]);
+        assert_eq!(
+            performance_profile(&s, &[0.0, 2.0, 4.0]),
+            vec![1.0, 0.5, 0.0]
+        );
     }
 
     #[test]

@@ -164,7 +164,13 @@ impl Index {
             .iter()
             .find(|j| self.plan.job(&j.id) != Some(j))
             .map(|j| j.id.clone())
-            .or_else(|| self.plan.jobs.iter().find(|j| plan.job(&j.id).is_none()).map(|j| j.id.clone()))
+            .or_else(|| {
+                self.plan
+                    .jobs
+                    .iter()
+                    .find(|j| plan.job(&j.id).is_none())
+                    .map(|j| j.id.clone())
+            })
             .unwrap_or_default();
         Err(SweepError::Mismatch(format!(
             "{}: holds a different sweep (job '{first}' differs); use another --out or remove it",

@@ -144,7 +144,10 @@ impl Plan {
                 ]
                 .concat();
                 if train.iter().any(|t| t.name == name) {
-                    return Err(bad("grid", format!("point '{name}' is also a [[points]] name")));
+                    return Err(bad(
+                        "grid",
+                        format!("point '{name}' is also a [[points]] name"),
+                    ));
                 }
                 train.push(TrainPoint {
                     name,
@@ -162,9 +165,8 @@ impl Plan {
         for t in &mut train {
             for &seed in &seeds {
                 let all = run_overrides(&t.overrides, seed);
-                let config = Config::load(&t.config, &all).map_err(|e| {
-                    bad(&format!("point '{}'", t.name), e.to_string())
-                })?;
+                let config = Config::load(&t.config, &all)
+                    .map_err(|e| bad(&format!("point '{}'", t.name), e.to_string()))?;
                 config
                     .check()
                     .map_err(|e| bad(&format!("point '{}'", t.name), e.to_string()))?;

@@ -166,8 +166,17 @@ impl SweepFile {
                 "empty grid: give [grid] keys with values or [[points]] entries".into(),
             ));
         }
-        if self.config.is_none() && (!grid.is_empty() || self.points.iter().any(|p| p.config.is_none() && p.prune.is_none())) {
-            return Err(bad("config", "missing: the base config the points override".into()));
+        if self.config.is_none()
+            && (!grid.is_empty()
+                || self
+                    .points
+                    .iter()
+                    .any(|p| p.config.is_none() && p.prune.is_none()))
+        {
+            return Err(bad(
+                "config",
+                "missing: the base config the points override".into(),
+            ));
         }
         if let Some(keys) = &self.group_by {
             for k in keys {
