@@ -155,10 +155,7 @@ fn collect(index: &Index, dir: &Path) -> Result<(Vec<Sample>, Vec<String>)> {
                     job.group.clone(),
                     s.eval.return_mean,
                     s.sparsity.global,
-                    s.evals
-                        .iter()
-                        .map(|e| (e.env_steps, e.return_mean))
-                        .collect(),
+                    curve(&s),
                 ));
             }
             JobKind::Prune { .. } => {
@@ -188,6 +185,19 @@ fn collect(index: &Index, dir: &Path) -> Result<(Vec<Sample>, Vec<String>)> {
         }
     }
     Ok((samples, missing))
+}
+
+/// The periodic evaluations, then the final one (at the run's last step) if it is later.
+fn curve(s: &sparq_log::Summary) -> Vec<(u64, f64)> {
+    let mut c: Vec<(u64, f64)> = s
+        .evals
+        .iter()
+        .map(|e| (e.env_steps, e.return_mean))
+        .collect();
+    if c.last().is_none_or(|&(step, _)| step < s.env_steps) {
+        c.push((s.env_steps, s.eval.return_mean));
+    }
+    c
 }
 
 fn sample(job: &Job, group: String, ret: f64, sparsity: f64, curve: Vec<(u64, f64)>) -> Sample {
@@ -392,7 +402,10 @@ fn plots(
         &format!("{}: return against sparsity (IQM, 95 % CI)", r.sweep),
         "sparsity (fraction of prunable weights removed)",
         y,
-        &series,
+        &[report_plot::Panel {
+            title: String::new(),
+            lines: series,
+        }],
     )?;
     names.push("return_vs_sparsity.png".to_string());
 
@@ -440,7 +453,10 @@ fn plots(
             } else {
                 "IQM of normalized score"
             },
-            &curves,
+            &[report_plot::Panel {
+                title: String::new(),
+                lines: curves,
+            }],
         )?;
         names.push("learning_curves.png".to_string());
     }
@@ -468,10 +484,21 @@ fn plots(
             continue;
         };
         let band = profile_intervals(&scores, &taus, BAND_REPS, CONFIDENCE, seed);
-        profiles.push(report_plot::Line {
+        let line = report_plot::Line {
             name: g.name.clone(),
             points: taus.iter().copied().zip(band).collect(),
-        });
+        };
+        // One panel per series: every group in one chart is unreadable past a handful.
+        match profiles
+            .iter_mut()
+            .find(|p: &&mut report_plot::Panel| p.title == g.series)
+        {
+            Some(p) => p.lines.push(line),
+            None => profiles.push(report_plot::Panel {
+                title: g.series.clone(),
+                lines: vec![line],
+            }),
+        }
     }
     report_plot::lines(
         &out.join("performance_profile.png"),
