@@ -12,6 +12,7 @@ Prints one JSON line per event on stdout for sparq's status line:
 """
 
 import argparse
+import ctypes
 import json
 import os
 import socket
@@ -25,10 +26,20 @@ def emit(**event):
     print(json.dumps(event), flush=True)
 
 
+def die_with_parent():
+    """The job dies with its Ray worker (Linux PR_SET_PDEATHSIG): when a node is lost, the
+    retry elsewhere must not race a leftover process writing the same run directory."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except OSError:
+        pass
+
+
 def run_job(sparq, sweep_dir, job_id, *_deps):
     """One sweep job on this node; raises (so Ray retries) when it does not finish."""
     r = subprocess.run(
         [sparq, "sweep-job", sweep_dir, job_id],
+        preexec_fn=die_with_parent,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
