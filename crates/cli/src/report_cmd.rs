@@ -34,6 +34,10 @@ pub struct ReportArgs {
     /// Seed of the bootstrap's generator.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Only these run seeds, e.g. `1,2,3` (default: all), so a sweep still running can be
+    /// reported over the seeds every group has.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    seeds: Vec<u64>,
 }
 
 /// Confidence level of every interval.
@@ -94,7 +98,7 @@ pub struct TaskScores {
 
 pub fn run(args: ReportArgs) -> Result<()> {
     let index = sparq_sweep::Index::read(&args.sweep_dir)?;
-    let (samples, missing) = collect(&index, &args.sweep_dir)?;
+    let (samples, missing) = collect(&index, &args.sweep_dir, &args.seeds)?;
     anyhow::ensure!(
         !samples.is_empty(),
         "{}: no finished runs yet (run sparq sweep first)",
@@ -136,10 +140,13 @@ fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Reads every finished job's results; unfinished jobs are listed in `missing`.
-fn collect(index: &Index, dir: &Path) -> Result<(Vec<Sample>, Vec<String>)> {
+fn collect(index: &Index, dir: &Path, seeds: &[u64]) -> Result<(Vec<Sample>, Vec<String>)> {
     let mut samples = Vec::new();
     let mut missing = Vec::new();
     for job in &index.plan.jobs {
+        if !seeds.is_empty() && !seeds.contains(&job.seed) {
+            continue;
+        }
         let run = dir.join(&job.dir);
         match &job.kind {
             JobKind::Train { .. } => {
