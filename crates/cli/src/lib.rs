@@ -8,6 +8,9 @@ mod eval;
 mod export_cmd;
 mod plot;
 mod prune_cmd;
+mod report_cmd;
+mod report_plot;
+mod sweep_cmd;
 mod train;
 
 use std::process::ExitCode;
@@ -35,6 +38,13 @@ enum Command {
     Prune(prune_cmd::PruneArgs),
     /// Export a policy: for deployment (--format policy|onnx) or, neuron-pruned, as a smaller dense network (--compact).
     Export(export_cmd::ExportArgs),
+    /// Run a sweep file (configs × overrides × seeds) locally or on a Ray cluster.
+    Sweep(sweep_cmd::SweepArgs),
+    /// Per-group IQM, mean, median and optimality gap with bootstrap CIs, tables and plots.
+    Report(report_cmd::ReportArgs),
+    /// Run one job of a sweep directory (what each Ray task executes).
+    #[command(hide = true)]
+    SweepJob(sweep_cmd::JobArgs),
     /// Inspect, replay and benchmark environments.
     #[command(subcommand)]
     Env(env_cmd::EnvCommand),
@@ -84,6 +94,9 @@ where
         Command::Prune(args) => prune_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Env(cmd) => env_cmd::run(cmd),
+        Command::Sweep(args) => sweep_cmd::run(args),
+        Command::Report(args) => report_cmd::run(args),
+        Command::SweepJob(args) => sweep_cmd::run_job_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 /// The family name fonts are registered under.
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// Common locations of a sans-serif TrueType font (Debian/Ubuntu, Fedora/Arch, macOS, Windows).
 const CANDIDATES: &[&str] = &[
@@ -36,7 +36,7 @@ const FONT_DIRS: &[&str] = &["/usr/share/fonts", "/usr/local/share/fonts"];
 
 /// Registers a font once per process. `Ok(true)`: text can be drawn; `Ok(false)`: no font was
 /// found; `Err`: `SPARQ_FONT` names a file that is not a usable font.
-fn ensure_font() -> Result<bool> {
+pub(crate) fn ensure_font() -> Result<bool> {
     static FONT: OnceLock<Result<bool, String>> = OnceLock::new();
     FONT.get_or_init(|| register_first_font().map_err(|e| format!("{e:#}")))
         .clone()

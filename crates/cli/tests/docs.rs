@@ -1,5 +1,6 @@
 //! The docs check: every command README and docs/ show must still exist as shown. Each
-//! `scripts/…` path is a file in the repo, each `configs/….toml` loads and passes `check()`, and
+//! `scripts/…` path is a file in the repo, each `configs/….toml` loads and passes `check()` (a
+//! sweep file in `configs/sweeps/` expands with every point checked), and
 //! each `sparq SUBCOMMAND --flag` names a subcommand and flags the binary accepts. A rename then
 //! fails here instead of leaving a stale page.
 
@@ -68,6 +69,11 @@ fn every_script_and_config_the_docs_name_exists() {
         "named in the docs but not in the repo: {missing:#?}"
     );
     for c in &configs {
+        // A sweep file is checked as one: it expands, and each point's config loads and checks.
+        if c.starts_with("configs/sweeps/") {
+            sparq_sweep::Plan::from_file(&root().join(c)).unwrap_or_else(|e| panic!("{c}: {e}"));
+            continue;
+        }
         let config =
             sparq_config::Config::load(&root().join(c), &[]).unwrap_or_else(|e| panic!("{c}: {e}"));
         config.check().unwrap_or_else(|e| panic!("{c}: {e}"));
