@@ -3,20 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn sparq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sparq"))
-        .args(args)
-        .output()
-        .expect("the sparq binary runs")
-}
-
-fn repo_file(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
-}
+mod common;
+use common::{one_line, repo_file, sparq};
 
 /// Fast settings for a tiny but real training run.
 const QUICK: &[&str] = &[
@@ -47,25 +35,6 @@ fn train(dir: &Path, extra: &[&str]) -> Output {
     args.extend_from_slice(QUICK);
     args.extend_from_slice(extra);
     sparq(&args)
-}
-
-fn stderr_line(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success(),
-        "expected failure, got success; stderr: {err}"
-    );
-    let lines: Vec<_> = err.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected exactly one line on stderr, got: {err}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-    lines[0].to_string()
 }
 
 #[test]
@@ -111,7 +80,7 @@ fn smoke_run_writes_a_complete_run_dir_that_eval_reads() {
         run.to_str().unwrap(),
     ]);
     assert!(
-        stderr_line(&again).contains("already"),
+        one_line(&again).contains("already"),
         "a second run must not reuse a finished run dir"
     );
 }
@@ -233,7 +202,7 @@ fn bad_inputs_get_one_clear_line() {
             run.to_str().unwrap(),
         ];
         args.extend(extra.iter().copied());
-        let line = stderr_line(&sparq(&args));
+        let line = one_line(&sparq(&args));
         for n in needles {
             assert!(line.contains(n), "case {i}: '{line}' should mention '{n}'");
         }
@@ -254,7 +223,7 @@ fn eval_refuses_what_is_not_a_checkpoint() {
         tmp.path().to_path_buf(),
         tmp.path().join("nope"),
     ] {
-        let line = stderr_line(&sparq(&["eval", p.to_str().unwrap()]));
+        let line = one_line(&sparq(&["eval", p.to_str().unwrap()]));
         assert!(
             line.contains(p.file_name().unwrap().to_str().unwrap()),
             "{line}"
@@ -268,7 +237,7 @@ fn eval_refuses_what_is_not_a_checkpoint() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
     std::fs::write(&cp, bytes).unwrap();
-    let line = stderr_line(&sparq(&["eval", run.to_str().unwrap()]));
+    let line = one_line(&sparq(&["eval", run.to_str().unwrap()]));
     assert!(
         line.contains("corrupted") && line.contains("tensors.safetensors"),
         "{line}"
@@ -279,7 +248,7 @@ fn eval_refuses_what_is_not_a_checkpoint() {
 fn env_commands() {
     let list = sparq(&["env", "list"]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("CartPole-v1"));
-    let line = stderr_line(&sparq(&[
+    let line = one_line(&sparq(&[
         "env",
         "replay",
         "--env",
@@ -289,7 +258,7 @@ fn env_commands() {
         "0",
     ]));
     assert!(line.contains("state"), "{line}");
-    let line = stderr_line(&sparq(&[
+    let line = one_line(&sparq(&[
         "env",
         "replay",
         "--env",
@@ -302,7 +271,7 @@ fn env_commands() {
         line.contains("--actions") && line.contains("0..=1"),
         "{line}"
     );
-    let line = stderr_line(&sparq(&[
+    let line = one_line(&sparq(&[
         "env",
         "replay",
         "--env",
@@ -578,7 +547,7 @@ fn an_unusable_latest_falls_back_to_the_newest_complete_checkpoint_when_asked() 
     std::fs::remove_file(run.join("summary.json")).unwrap(); // as if killed after its last checkpoint
     std::fs::write(run.join("checkpoints/latest"), "").unwrap();
     let r = run.to_str().unwrap();
-    let line = stderr_line(&sparq(&["eval", r, "--episodes", "1"]));
+    let line = one_line(&sparq(&["eval", r, "--episodes", "1"]));
     assert!(
         line.contains("step_0000003000") && line.contains("--checkpoint newest"),
         "{line}"
@@ -625,7 +594,7 @@ fn resume_of_a_live_run_is_refused_naming_its_pid() {
     let out = sparq(&["train", "--resume", run.to_str().unwrap()]);
     let _ = child.kill();
     let _ = child.wait();
-    let line = stderr_line(&out);
+    let line = one_line(&out);
     assert!(
         line.contains(&format!("in use by sparq process {}", child.id())),
         "{line}"

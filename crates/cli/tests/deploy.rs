@@ -3,48 +3,15 @@
 //! as its checkpoint does, and bad files give one line and a non-zero exit.
 
 use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::{fails, ok, sparq};
 
 use serde_json::Value;
 
-const SPARQ: &str = env!("CARGO_BIN_EXE_sparq");
 const CONFIG: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../configs/cartpole_dqn_gmp90.toml"
 );
-
-fn sparq(args: &[&str]) -> Output {
-    Command::new(SPARQ)
-        .args(args)
-        .output()
-        .expect("the sparq binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = sparq(args);
-    assert!(
-        out.status.success(),
-        "sparq {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = sparq(args);
-    assert!(!out.status.success(), "sparq {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected, got: {err}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("internal error"),
-        "{err}"
-    );
-    err
-}
 
 /// An explicit seed: a checkpoint defaults to its run's evaluation seeds, a policy file to 0.
 fn eval_json(path: &Path) -> Value {

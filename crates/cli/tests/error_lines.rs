@@ -4,33 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn sparq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sparq"))
-        .args(args)
-        .output()
-        .expect("the sparq binary runs")
-}
-
-fn repo_file(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// The one stderr line of a failed command.
-fn one_line(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "expected failure; stderr: {err}");
-    let lines: Vec<_> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "expected one line on stderr, got: {err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("internal error"),
-        "{err}"
-    );
-    lines[0].to_string()
-}
+mod common;
+use common::{one_line, repo_file, sparq};
 
 fn assert_said_once(line: &str, part: &str) {
     assert_eq!(

@@ -1,11 +1,11 @@
 //! `sparq prune` and `sparq export` end to end, on tiny CartPole runs trained for the test.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{fails, ok, sparq};
 
 use serde_json::Value;
 
-const SPARQ: &str = env!("CARGO_BIN_EXE_sparq");
 const CONFIG: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../configs/cartpole_dqn.toml"
@@ -13,36 +13,6 @@ const CONFIG: &str = concat!(
 
 /// Weights per layer of the [32, 32] CartPole network (4 inputs, 2 actions).
 const LAYER_WEIGHTS: [(&str, usize); 3] = [("fc0", 32 * 4), ("fc1", 32 * 32), ("out", 2 * 32)];
-
-fn sparq(args: &[&str]) -> Output {
-    Command::new(SPARQ)
-        .args(args)
-        .output()
-        .expect("the sparq binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = sparq(args);
-    assert!(
-        out.status.success(),
-        "sparq {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs `sparq` expecting failure; returns its single stderr line.
-fn fails(args: &[&str]) -> String {
-    let out = sparq(args);
-    assert!(!out.status.success(), "sparq {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected, got: {err}"
-    );
-    err.trim_end().to_string()
-}
 
 /// A 2000-step CartPole run with a [32, 32] network, plus `extra` overrides.
 fn tiny_run(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
