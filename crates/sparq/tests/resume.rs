@@ -167,3 +167,75 @@ fn resume_refuses_a_finished_run() {
         .to_string();
     assert!(err.contains("this run finished"), "{err}");
 }
+
+/// An image environment of the caller's own, with no snapshots: it trains (through the
+/// convolutional network), checkpoints, and resumes from fresh episodes.
+struct Lights {
+    t: u32,
+    lit: usize,
+}
+
+impl sparq::Env for Lights {
+    fn obs_space(&self) -> sparq::ObsSpace {
+        sparq::ObsSpace::Image {
+            channels: 2,
+            height: 5,
+            width: 5,
+        }
+    }
+    fn num_actions(&self) -> usize {
+        2
+    }
+    fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
+        self.t = 0;
+        self.lit = seed.map_or(self.lit + 1, |s| s as usize) % 2;
+        obs.fill(0.0);
+        obs[self.lit * 25..(self.lit + 1) * 25].fill(1.0);
+    }
+    fn step(&mut self, action: usize, obs: &mut [f32]) -> sparq::Step {
+        self.t += 1;
+        let reward = if action == self.lit { 1.0 } else { 0.0 };
+        self.reset(None, obs);
+        self.t = 1;
+        sparq::Step {
+            reward,
+            terminated: false,
+            truncated: true,
+        }
+    }
+}
+
+#[test]
+fn a_users_image_env_without_snapshots_trains_checkpoints_and_resumes() {
+    sparq::register_env("Lights-v0", || Ok(Box::new(Lights { t: 0, lit: 0 }))).unwrap();
+    let text = "[env]\nid = \"Lights-v0\"\n[run]\ntotal_steps = 1200\n[agent]\nlearning_starts = 200\n\
+                [network]\nconv_channels = [4]\nhidden = [16]\n[log]\ncheckpoint_interval = 400\n\
+                eval_interval = 0\nfinal_eval_episodes = 10\n";
+    let config = || {
+        Config::from_toml_str(text, "test", &[])
+            .unwrap()
+            .check()
+            .unwrap()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lights");
+    let mut t = Trainer::new(config(), options(&dir)).unwrap();
+    t.train_for(500).unwrap();
+    drop(t); // killed after its checkpoint at step 400
+    let (cp, _) = sparq_runstate::load(&dir).unwrap();
+    assert_eq!(cp.meta.env_steps, 400);
+    assert!(
+        !cp.blobs.contains_key(sparq_runstate::ENVS_BLOB),
+        "no environment snapshot"
+    );
+    assert!(
+        cp.meta.net.conv_channels == vec![4],
+        "an image gets the convolutional network"
+    );
+    let s = Trainer::resume(&dir, RunOptions::default())
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(s.env_steps, 1200);
+    assert_eq!(s.eval.episodes, 10);
+}
