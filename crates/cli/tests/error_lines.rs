@@ -185,3 +185,32 @@ fn a_second_train_into_a_live_run_dir_is_refused_naming_its_pid() {
         "{line}"
     );
 }
+
+/// Issue 18: under a memory limit (`ulimit -v`), a replay buffer or network that cannot fit is
+/// refused in one line with its estimate before anything is allocated or written, never an abort.
+#[test]
+fn configs_beyond_the_memory_limit_are_refused_with_their_estimate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = repo_file("configs/cartpole_dqn.toml");
+    for (i, set) in [
+        "agent.buffer_size=4294967296",
+        "network.hidden=[20000,20000]",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let run = tmp.path().join(format!("run{i}"));
+        let script = format!(
+            "ulimit -v 8000000 && exec {} train {config} --set {set} --run-dir {}",
+            env!("CARGO_BIN_EXE_sparq"),
+            run.display()
+        );
+        let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+        let line = one_line(&out);
+        assert!(
+            line.contains("memory") && line.contains("GB"),
+            "{set}: {line}"
+        );
+        assert!(!run.exists(), "{set}: nothing is written");
+    }
+}

@@ -28,6 +28,8 @@ pub struct EventWriter {
     out: BufWriter<File>,
     /// Set by `close`, so drop does not flush a second time.
     closed: bool,
+    /// A write failed and the caller got the error.
+    failed: bool,
     flush_interval: Duration,
     last_flush: Instant,
     scratch: Vec<u8>,
@@ -59,6 +61,7 @@ impl EventWriter {
             path,
             out: BufWriter::with_capacity(BUFFER_BYTES, file),
             closed: false,
+            failed: false,
             flush_interval: DEFAULT_FLUSH_INTERVAL,
             last_flush: Instant::now(),
             scratch: Vec::new(),
@@ -129,9 +132,11 @@ impl EventWriter {
     /// Hands buffered events to the OS (visible to TensorBoard, not yet forced to disk).
     pub fn flush(&mut self) -> Result<(), LogError> {
         self.last_flush = Instant::now();
-        self.out
-            .flush()
-            .map_err(|e| LogError::io("write", &self.path, e))
+        let flushed = self.out.flush();
+        // The error goes to the caller once; a later drop does not repeat it as a warning
+        // (a full disk used to print a warning and then the error).
+        self.failed |= flushed.is_err();
+        flushed.map_err(|e| LogError::io("write", &self.path, e))
     }
 
     /// Flushes and forces the file to disk, e.g. before writing a checkpoint that refers to it.
@@ -159,8 +164,9 @@ impl EventWriter {
         event
             .encode(&mut self.scratch)
             .expect("a Vec grows as needed, so encoding cannot run out of space");
-        write_record(&mut self.out, &self.scratch)
-            .map_err(|e| LogError::io("write", &self.path, e))?;
+        let written = write_record(&mut self.out, &self.scratch);
+        self.failed |= written.is_err();
+        written.map_err(|e| LogError::io("write", &self.path, e))?;
         if self.last_flush.elapsed() >= self.flush_interval {
             self.flush()?;
         }
@@ -170,7 +176,7 @@ impl EventWriter {
 
 impl Drop for EventWriter {
     fn drop(&mut self) {
-        if self.closed {
+        if self.closed || self.failed {
             return;
         }
         if let Err(e) = self.flush() {
