@@ -394,6 +394,24 @@ pub fn argmax(q: &[f32]) -> usize {
     best
 }
 
+/// A convolution layer (and its activation) from `x` into `y`; other layers are left alone.
+fn conv_layer(m: &Model, l: &Layer, x: &[f32], y: &mut [f32]) {
+    if let Op::Conv { w, c, h, wd } = &l.op {
+        let out = l.units * (h - 2) * (wd - 2);
+        kernels::conv3x3_run(
+            m.isa,
+            &x[..c * h * wd],
+            *c,
+            *h,
+            *wd,
+            w,
+            &l.bias,
+            &mut y[..out],
+        );
+        kernels::activate(m.activation, &mut y[..out]);
+    }
+}
+
 /// One observation through every layer.
 fn forward1(m: &Model, s: &mut Scratch, obs: &[f32], q: &mut [f32]) {
     let (mut x, mut y) = (&mut s.a, &mut s.b);
@@ -401,19 +419,8 @@ fn forward1(m: &Model, s: &mut Scratch, obs: &[f32], q: &mut [f32]) {
     let mut value = 0.0;
     for l in &m.layers {
         match &l.op {
-            Op::Conv { w, c, h, wd } => {
-                let out = l.units * (h - 2) * (wd - 2);
-                kernels::conv3x3_run(
-                    m.isa,
-                    &x[..c * h * wd],
-                    *c,
-                    *h,
-                    *wd,
-                    w,
-                    &l.bias,
-                    &mut y[..out],
-                );
-                kernels::activate(m.activation, &mut y[..out]);
+            Op::Conv { .. } => {
+                conv_layer(m, l, x, y);
                 std::mem::swap(&mut x, &mut y);
             }
             Op::Linear(op) => {
@@ -460,21 +467,8 @@ fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]
             let (mut x, mut y) = (&mut s.a, &mut s.b);
             x[..o.len()].copy_from_slice(o);
             for l in &m.layers[..convs] {
-                if let Op::Conv { w, c, h, wd } = &l.op {
-                    let out = l.units * (h - 2) * (wd - 2);
-                    kernels::conv3x3_run(
-                        m.isa,
-                        &x[..c * h * wd],
-                        *c,
-                        *h,
-                        *wd,
-                        w,
-                        &l.bias,
-                        &mut y[..out],
-                    );
-                    kernels::activate(m.activation, &mut y[..out]);
-                    std::mem::swap(&mut x, &mut y);
-                }
+                conv_layer(m, l, x, y);
+                std::mem::swap(&mut x, &mut y);
             }
             &x[..features]
         };
