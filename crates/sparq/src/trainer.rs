@@ -421,11 +421,11 @@ impl Trainer {
         self.save_checkpoint(Slot::Latest)
     }
 
-    /// Checkpoints and closes the progress display and event file, for an interrupt.
+    /// Checkpoints and closes the progress display, for an interrupt.
     fn interrupt(&mut self) -> Result<Interrupted> {
+        // save_checkpoint flushes the event file too.
         let checkpoint = self.save_checkpoint(Slot::Latest)?;
         self.progress.finish();
-        self.events.flush()?;
         Ok(Interrupted {
             env_steps: self.s.env_steps,
             checkpoint,
