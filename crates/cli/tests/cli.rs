@@ -487,11 +487,11 @@ fn sigint_checkpoints_and_resume_finishes_exactly() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Interrupt once training is under way (config.toml is written before the first step).
+    // Interrupt as soon as the run exists: the handler is installed before config.toml is
+    // written, and a fixed wait let the whole 6000-step run finish first on an idle machine.
     while !cut.join("config.toml").exists() {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
