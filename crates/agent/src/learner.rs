@@ -3,8 +3,10 @@
 //!
 //! One update, in order: forward → TD targets from the target network (no grad) → loss →
 //! backward (by hand for plain MLPs, `mlp.rs`; autograd otherwise) → accumulate saliency (if
-//! asked) → mask gradients → clip the gradient norm → optimizer step → re-mask weights → sync the
-//! target every `target_update_interval` updates.
+//! asked) → keep |∂L/∂w| (RigL's update steps) → mask gradients → clip the gradient norm →
+//! optimizer step → re-mask weights → sync the target every `target_update_interval` updates.
+//! Under the straight-through estimator the gradient stays unmasked, the optimizer steps a dense
+//! copy of the weights, and the network's weights are that copy times the mask.
 
 use sparq_config::{AgentConfig, Loss};
 use tch::{Device, Kind, Reduction, Tensor};
@@ -78,6 +80,13 @@ pub struct Learner {
     mlp: Option<Mlp>,
     /// Σ|w·∂L/∂w| since the last pruning step, when the saliency criterion is on.
     saliency: Option<Tensor>,
+    /// Straight-through estimator: the dense weights the optimizer steps; `params` holds them
+    /// masked, for the forward pass.
+    dense: Option<Tensor>,
+    /// Whether the next update keeps |∂L/∂w| before masking (RigL's grow scores).
+    keep_grad: bool,
+    /// The kept |∂L/∂w| of the last update asked for.
+    dense_grad: Option<Tensor>,
     stats: Stats,
     /// Gradient steps done.
     pub grad_steps: u64,
@@ -134,6 +143,9 @@ impl Learner {
             optimizer,
             mlp,
             saliency,
+            dense: None,
+            keep_grad: false,
+            dense_grad: None,
             stats: Stats {
                 loss_sum: deep_copy(&zero)?,
                 q_sum: zero,
@@ -285,7 +297,11 @@ impl Learner {
         } = self.loss_and_grad(b)?;
 
         let _guard = tch::no_grad_guard();
-        if self.masked {
+        if self.keep_grad {
+            self.dense_grad = Some(grad.f_abs()?);
+        }
+        // Under STE the gradient of the masked weights reaches the dense ones unmasked.
+        if self.masked && self.dense.is_none() {
             let _ = grad.f_mul_(&self.mask)?;
         }
         if self.max_grad_norm > 0.0 {
@@ -298,9 +314,17 @@ impl Learner {
                 .f_clamp_max_(1.0)?;
             let _ = grad.f_mul_(&coef)?;
         }
-        self.optimizer.apply(&mut self.params, &grad)?;
-        if self.masked {
-            let _ = self.params.f_mul_(&self.mask)?;
+        match &mut self.dense {
+            Some(dense) => {
+                self.optimizer.apply(dense, &grad)?;
+                self.params.f_copy_(&dense.f_mul(&self.mask)?)?;
+            }
+            None => {
+                self.optimizer.apply(&mut self.params, &grad)?;
+                if self.masked {
+                    let _ = self.params.f_mul_(&self.mask)?;
+                }
+            }
         }
         self.grad_steps += 1;
         if self.grad_steps % self.target_update_interval == 0 {
@@ -334,8 +358,39 @@ impl Learner {
         Ok(())
     }
 
+    /// Switches to the straight-through estimator: from now on the optimizer steps a dense copy
+    /// of the weights with the unmasked gradient, and the network computes with that copy times
+    /// the mask. Call before the first update.
+    pub fn enable_straight_through(&mut self) -> Result<(), AgentError> {
+        self.dense = Some(deep_copy(&self.params)?);
+        Ok(())
+    }
+
+    /// Keep |∂L/∂w| (before masking) of the next update for [`Learner::take_dense_grad_host`]:
+    /// RigL reads it on its mask-update steps only.
+    pub fn keep_dense_grad(&mut self, keep: bool) {
+        self.keep_grad = keep;
+    }
+
+    /// The |∂L/∂w| kept from the last update, if it was asked for.
+    pub fn take_dense_grad_host(&mut self) -> Result<Option<Vec<f32>>, AgentError> {
+        self.dense_grad
+            .take()
+            .as_ref()
+            .map(Self::to_host)
+            .transpose()
+    }
+
+    /// The weights whose magnitudes rank connections: the dense copy under STE, the network's
+    /// own otherwise.
+    pub fn ranking_weights_host(&self) -> Result<Vec<f32>, AgentError> {
+        Self::to_host(self.dense.as_ref().unwrap_or(&self.params))
+    }
+
     /// Installs a new mask (flat, 0/1, one entry per parameter): zeroes the pruned weights and
-    /// their optimizer moments. The target network picks the masks up at its next sync.
+    /// their optimizer moments, so a connection grown later starts at zero with zero moments.
+    /// Under STE only the network's copy is masked: the dense weights and moments live on. The
+    /// target network picks the masks up at its next sync.
     pub fn set_mask(&mut self, mask: &[f32]) -> Result<(), AgentError> {
         if mask.len() != self.layout.numel {
             return Err(AgentError::Checkpoint(format!(
@@ -348,8 +403,13 @@ impl Learner {
         let m = Tensor::f_from_slice(mask)?.f_to_device(self.device)?;
         self.mask.f_copy_(&m)?;
         self.masked = mask.contains(&0.0);
-        let _ = self.params.f_mul_(&self.mask)?;
-        self.optimizer.mask_(&self.mask)?;
+        match &self.dense {
+            Some(dense) => self.params.f_copy_(&dense.f_mul(&self.mask)?)?,
+            None => {
+                let _ = self.params.f_mul_(&self.mask)?;
+                self.optimizer.mask_(&self.mask)?;
+            }
+        }
         if let Some(acc) = &mut self.saliency {
             let _ = acc.f_zero_()?;
         }
@@ -446,6 +506,11 @@ impl Learner {
         if !all_finite(&self.params)? || !all_finite(&self.target)? {
             return Ok(false);
         }
+        if let Some(d) = &self.dense {
+            if !all_finite(d)? {
+                return Ok(false);
+            }
+        }
         for (_, t) in self.optimizer.state_tensors() {
             if !all_finite(t)? {
                 return Ok(false);
@@ -466,6 +531,9 @@ impl Learner {
         }
         if let Some(acc) = &self.saliency {
             v.push(("saliency".to_string(), Self::to_host(acc)?));
+        }
+        if let Some(dense) = &self.dense {
+            v.push(("ste.dense".to_string(), Self::to_host(dense)?));
         }
         Ok(v)
     }
@@ -509,11 +577,15 @@ impl Learner {
         } else {
             None
         };
+        let dense = self.dense.is_some().then(|| get("ste.dense")).transpose()?;
         {
             let _guard = tch::no_grad_guard();
             self.params.f_copy_(&params)?;
             self.target.f_copy_(&target)?;
             self.mask.f_copy_(&mask)?;
+            if let (Some(d), Some(saved)) = (&mut self.dense, &dense) {
+                d.f_copy_(saved)?;
+            }
             if let Some(acc) = &mut self.saliency {
                 match &saliency {
                     Some(s) => acc.f_copy_(s)?,

@@ -11,7 +11,7 @@ mod pruning;
 pub use device::{select_device, set_threads};
 pub use learner::{BatchRef, Learner, TrainStats};
 pub use net::{forward, init_params};
-pub use pruning::{flat_mask, layer_infos, layer_scores};
+pub use pruning::{flat_mask, layer_infos, layer_scores, weight_slices};
 // The plain-Rust network types, re-exported because the learner's API speaks them.
 pub use sparq_policy::{
     HostPolicy, Layer, LayerKind, Layout, NetSpec, PolicyError, Scratch, WeightCensus, argmax,

@@ -38,6 +38,15 @@ pub fn layer_scores(layout: &Layout, criterion: Criterion, flat: &[f32]) -> Vec<
         .collect()
 }
 
+/// Each layer's weights cut from a flat host vector, as they are (e.g. |∂L/∂w| for RigL).
+pub fn weight_slices<'a>(layout: &Layout, flat: &'a [f32]) -> Vec<&'a [f32]> {
+    layout
+        .layers
+        .iter()
+        .map(|l| &flat[l.weight_offset..l.weight_offset + l.weight_numel()])
+        .collect()
+}
+
 /// The pruner's masks as one flat 0/1 vector over all parameters. A bias is dropped only with its
 /// whole unit (neuron granularity), so a removed unit outputs act(0) = 0 and can be cut out.
 pub fn flat_mask(layout: &Layout, pruner: &Pruner) -> Vec<f32> {

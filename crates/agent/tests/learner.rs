@@ -331,3 +331,68 @@ fn td_errors_match_the_loss_inputs() {
     assert_eq!(stats.q_mean, 0.0);
     let _ = Kind::Float;
 }
+
+/// The named tensor of a learner's checkpoint state.
+fn state_of(l: &Learner, name: &str) -> Vec<f32> {
+    l.state_host()
+        .unwrap()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no tensor '{name}'"))
+        .1
+}
+
+#[test]
+fn straight_through_steps_the_dense_weights_and_computes_with_the_masked_ones() {
+    let mut rng = Pcg64::seed_from_u64(4);
+    let mut l = new_learner(mlp_spec(false), &agent_cfg(), 4);
+    l.enable_straight_through().unwrap();
+    let mask = half_mask(l.layout().numel, &mut rng);
+    l.set_mask(&mask).unwrap();
+    let dense_before = state_of(&l, "ste.dense");
+    for _ in 0..20 {
+        l.update(&Batch::random(&mut rng, 32, 4, 3).as_ref(false), false)
+            .unwrap();
+    }
+    let (params, dense) = (l.params_host().unwrap(), state_of(&l, "ste.dense"));
+    assert_eq!(l.ranking_weights_host().unwrap(), dense);
+    let mut moved_while_masked = 0;
+    for i in 0..mask.len() {
+        assert_eq!(params[i], dense[i] * mask[i], "params[{i}] is not dense × mask");
+        if mask[i] == 0.0 && dense[i] != dense_before[i] {
+            moved_while_masked += 1;
+        }
+    }
+    let masked = mask.iter().filter(|&&m| m == 0.0).count();
+    assert!(
+        moved_while_masked > masked / 2,
+        "the gradient must reach masked weights: {moved_while_masked} of {masked} moved"
+    );
+    // A checkpoint restores the dense copy too.
+    let mut r = new_learner(mlp_spec(false), &agent_cfg(), 99);
+    r.enable_straight_through().unwrap();
+    r.restore_host(&l.state_host().unwrap(), l.grad_steps, l.optimizer_step())
+        .unwrap();
+    assert_eq!(state_of(&r, "ste.dense"), dense);
+}
+
+#[test]
+fn the_kept_gradient_is_dense_and_only_kept_when_asked() {
+    let mut rng = Pcg64::seed_from_u64(5);
+    let mut l = new_learner(mlp_spec(false), &agent_cfg(), 5);
+    let mask = half_mask(l.layout().numel, &mut rng);
+    l.set_mask(&mask).unwrap();
+    let b = Batch::random(&mut rng, 32, 4, 3);
+    l.update(&b.as_ref(false), false).unwrap();
+    assert!(l.take_dense_grad_host().unwrap().is_none());
+    l.keep_dense_grad(true);
+    l.update(&b.as_ref(false), false).unwrap();
+    let g = l.take_dense_grad_host().unwrap().expect("kept");
+    assert!(g.iter().all(|&x| x >= 0.0), "magnitudes");
+    let masked_nonzero = (0..g.len()).filter(|&i| mask[i] == 0.0 && g[i] > 0.0).count();
+    assert!(
+        masked_nonzero > 0,
+        "pruned weights have a gradient too (RigL grows by it)"
+    );
+    assert!(l.take_dense_grad_host().unwrap().is_none(), "taken once");
+}

@@ -20,7 +20,7 @@ use sparq_agent::{HostPolicy, Layout, Learner};
 use sparq_checkpoint::Loaded;
 use sparq_config::{CheckedConfig, Config};
 use sparq_log::EvalStats;
-use sparq_prune::{Criterion, Pruner, ScheduleKind, StepSpec};
+use sparq_prune::{Criterion, Pruner, ScheduleKind, Scores, StepSpec};
 use sparq_replay::ReplayBuffer;
 
 use crate::plot::{self, ReturnPoint};
@@ -312,7 +312,7 @@ impl Sweep<'_> {
         let infos = sparq_agent::layer_infos(&self.layout);
         let mut pruner = Pruner::new(checked.prune().clone(), infos, args.seed ^ RNG_STREAM_PRUNE)?;
         let refs: Vec<&[f32]> = self.scores.iter().map(Vec::as_slice).collect();
-        pruner.update(self.prune_step, &refs)?;
+        pruner.update(self.prune_step, &Scores::rank(&refs))?;
         let mut mask = sparq_agent::flat_mask(&self.layout, &pruner);
         // Whatever the checkpoint had already pruned stays pruned.
         if let Some(old) = cp.tensor("mask").filter(|m| m.len() == mask.len()) {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::PruneError;
-use crate::params::{Criterion, Granularity, PruneParams, ScheduleKind, Scope};
+use crate::params::{Criterion, DropSchedule, Granularity, PruneParams, ScheduleKind, Scope};
 use crate::step::StepSpec;
 
 /// A validated pruning configuration with its start and end resolved to absolute gradient
@@ -142,18 +142,26 @@ impl PruneParams {
             }
         };
 
-        if !matches!(p.schedule, ScheduleKind::Polynomial | ScheduleKind::None)
-            && p.initial_sparsity != 0.0
+        if !matches!(
+            p.schedule,
+            ScheduleKind::Polynomial | ScheduleKind::Ste | ScheduleKind::None
+        ) && p.initial_sparsity != 0.0
         {
             return Err(PruneError::InitialSparsityUnused {
                 value: p.initial_sparsity,
                 schedule: p.schedule.to_string(),
             });
         }
+        if matches!(
+            p.schedule,
+            ScheduleKind::Set | ScheduleKind::Rigl | ScheduleKind::Ste
+        ) {
+            check_sparse_training(p)?;
+        }
         match p.schedule {
             ScheduleKind::None | ScheduleKind::Static => {}
             ScheduleKind::OneShot => within_run(&start, start_step)?,
-            ScheduleKind::Polynomial => {
+            ScheduleKind::Polynomial | ScheduleKind::Set | ScheduleKind::Rigl | ScheduleKind::Ste => {
                 within_run(&start, start_step)?;
                 within_run(&end, end_step)?;
                 end_after_start()?;
@@ -182,6 +190,41 @@ impl PruneParams {
             end_step,
         })
     }
+}
+
+/// What SET, RigL and STE accept besides the common keys: they rank weights by magnitude within
+/// each layer (at a per-layer sparsity from a uniform or ERK allocation), one weight at a time.
+fn check_sparse_training(p: &PruneParams) -> Result<(), PruneError> {
+    let schedule = p.schedule;
+    if p.scope == Scope::Global {
+        return Err(PruneError::NotForSchedule {
+            setting: "prune.scope = \"global\"".into(),
+            schedule: schedule.to_string(),
+            allowed: "scope = \"layerwise\" (uniform) or \"erk\"".into(),
+        });
+    }
+    if p.criterion != Criterion::Magnitude {
+        return Err(PruneError::NotForSchedule {
+            setting: format!("prune.criterion = \"{}\"", p.criterion),
+            schedule: schedule.to_string(),
+            allowed: "criterion = \"magnitude\"".into(),
+        });
+    }
+    if p.granularity != Granularity::Weight {
+        return Err(PruneError::NotForSchedule {
+            setting: format!("prune.granularity = \"{}\"", p.granularity),
+            schedule: schedule.to_string(),
+            allowed: "granularity = \"weight\"".into(),
+        });
+    }
+    if !(p.drop_fraction > 0.0 && p.drop_fraction <= 1.0) {
+        return Err(PruneError::out_of_range(
+            "prune.drop_fraction",
+            p.drop_fraction,
+            "(0, 1]",
+        ));
+    }
+    Ok(())
 }
 
 impl PruneConfig {
@@ -230,6 +273,13 @@ impl PruneConfig {
             _ => self.params.criterion,
         }
     }
+    /// set, rigl: the fraction of each layer's active weights rewired at an update.
+    pub fn drop_fraction(&self) -> f64 {
+        self.params.drop_fraction
+    }
+    pub fn drop_schedule(&self) -> DropSchedule {
+        self.params.drop_schedule
+    }
     pub fn granularity(&self) -> Granularity {
         self.params.granularity
     }
@@ -265,6 +315,14 @@ impl PruneConfig {
                 100.0 * self.iterative_fraction()
             ),
             ScheduleKind::Static => format!("static {s:.2} from initialisation"),
+            ScheduleKind::Set | ScheduleKind::Rigl => format!(
+                "{} {s:.2} from initialisation, rewiring {} {} of each layer's weights every {} gradient steps over {t0}..{t1}",
+                p.schedule, p.drop_schedule, p.drop_fraction, p.frequency
+            ),
+            ScheduleKind::Ste => format!(
+                "ste {:.2}→{s:.2} over gradient steps {t0}..{t1}, power {}, top-k every gradient step",
+                p.initial_sparsity, p.power
+            ),
         };
         let mut line = format!("{what}, {} {}", p.scope, self.criterion());
         if p.granularity == Granularity::Neuron {

@@ -36,9 +36,17 @@ pub enum PruneError {
 
     /// `initial_sparsity` was set for a schedule that does not use it.
     #[error(
-        "prune.initial_sparsity = {value} only applies to schedule = \"polynomial\" (schedule is \"{schedule}\"); set it to 0"
+        "prune.initial_sparsity = {value} only applies to schedule = \"polynomial\" or \"ste\" (schedule is \"{schedule}\"); set it to 0"
     )]
     InitialSparsityUnused { value: f64, schedule: String },
+
+    /// A setting that the chosen schedule does not support.
+    #[error("{setting} does not apply to schedule = \"{schedule}\": use {allowed}")]
+    NotForSchedule {
+        setting: String,
+        schedule: String,
+        allowed: String,
+    },
 
     /// The same layer is both included and excluded.
     #[error("prune.include and prune.exclude both name layer '{layer}'")]

@@ -24,6 +24,40 @@ pub enum ScheduleKind {
     Iterative,
     /// A random mask at `target_sparsity` from initialisation (step 0), never changed.
     Static,
+    /// Sparse Evolutionary Training (Mocanu et al. 2018): a random sparse mask from
+    /// initialisation; every `frequency` gradient steps from `start` to `end`, each layer drops
+    /// its `drop_fraction` smallest-magnitude active weights and grows as many at random.
+    Set,
+    /// RigL (Evci et al. 2020): as `set`, but the connections grown are those with the largest
+    /// dense gradient magnitude on the update step's batch.
+    Rigl,
+    /// Straight-through estimator: the forward pass uses the top-k weights by magnitude, the
+    /// gradient updates all of them, and the top-k is recomputed every gradient step. The
+    /// sparsity follows the polynomial schedule.
+    Ste,
+}
+
+impl ScheduleKind {
+    /// Dynamic sparse training: sparse from initialisation, the mask rewired during training.
+    pub fn is_dynamic(self) -> bool {
+        matches!(self, ScheduleKind::Set | ScheduleKind::Rigl)
+    }
+
+    /// Sparse from the first gradient step: the mask is drawn at initialisation.
+    pub fn is_sparse_from_start(self) -> bool {
+        matches!(self, ScheduleKind::Static | ScheduleKind::Set | ScheduleKind::Rigl)
+    }
+}
+
+/// How the fraction of connections that SET and RigL rewire decays over training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropSchedule {
+    /// drop_fraction/2 · (1 + cos(π·(t − start)/(end − start))), as in RigL.
+    #[default]
+    Cosine,
+    /// `drop_fraction` at every update.
+    Constant,
 }
 
 /// Which weights compete with which for survival.
@@ -74,7 +108,8 @@ macro_rules! display_as_toml {
     };
 }
 display_as_toml!(ScheduleKind { None => "none", Polynomial => "polynomial", OneShot => "one_shot",
-    Iterative => "iterative", Static => "static" });
+    Iterative => "iterative", Static => "static", Set => "set", Rigl => "rigl", Ste => "ste" });
+display_as_toml!(DropSchedule { Cosine => "cosine", Constant => "constant" });
 display_as_toml!(Scope { Global => "global", Layerwise => "layerwise", Erk => "erk" });
 display_as_toml!(Criterion { Magnitude => "magnitude", Random => "random", Saliency => "saliency" });
 display_as_toml!(Granularity { Weight => "weight", Neuron => "neuron" });
@@ -102,12 +137,18 @@ pub struct PruneParams {
     pub start: StepSpec,
     /// Last pruning step (polynomial, iterative), same forms as `start`.
     pub end: StepSpec,
-    /// Gradient steps between mask updates of the polynomial schedule, ≥ 1.
+    /// Gradient steps between mask updates of the polynomial, set and rigl schedules (RigL's
+    /// ΔT), ≥ 1.
     pub frequency: u64,
     /// Exponent of the polynomial schedule (3 in Zhu & Gupta), > 0.
     pub power: f64,
     /// Number of pruning rounds of the iterative schedule, ≥ 1.
     pub rounds: u32,
+    /// set, rigl: fraction of each layer's active weights dropped and regrown at an update
+    /// (before `drop_schedule` decays it), in (0, 1].
+    pub drop_fraction: f64,
+    /// set, rigl: how `drop_fraction` decays from `start` to `end`.
+    pub drop_schedule: DropSchedule,
     /// How sparsity is shared among layers.
     pub scope: Scope,
     /// What ranks the weights.
@@ -132,6 +173,8 @@ impl Default for PruneParams {
             frequency: 1000,
             power: 3.0,
             rounds: 5,
+            drop_fraction: 0.3,
+            drop_schedule: DropSchedule::Cosine,
             scope: Scope::Global,
             criterion: Criterion::Magnitude,
             granularity: Granularity::Weight,

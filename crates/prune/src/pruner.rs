@@ -9,9 +9,28 @@ use crate::config::PruneConfig;
 use crate::error::PruneError;
 use crate::layer::{LayerInfo, layer_names, select_layers, validate_layers};
 use crate::mask::Mask;
-use crate::params::Granularity;
+use crate::params::{Criterion, Granularity, ScheduleKind};
 use crate::report::SparsityReport;
+use crate::rewire::{MaskChanges, rewire_layer};
 use crate::select::{MaskSpec, compute_masks};
+
+/// What [`Pruner::update`] reads, one slice per layer with one entry per weight (`&[]` for layers
+/// it never prunes).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scores<'a> {
+    /// Lower = removed first: |w| for magnitude (STE: of the dense weights), the accumulated
+    /// |w·∂L/∂w| for saliency; may be `&[]` altogether for the random criterion.
+    pub rank: &'a [&'a [f32]],
+    /// RigL only: |∂L/∂w| of the dense gradient; connections grow where it is largest.
+    pub grow: &'a [&'a [f32]],
+}
+
+impl<'a> Scores<'a> {
+    /// Ranking scores only (every schedule but RigL).
+    pub fn rank(rank: &'a [&'a [f32]]) -> Self {
+        Scores { rank, grow: &[] }
+    }
+}
 
 /// Masks for a network's weight tensors, kept in step with a [`PruneConfig`] schedule.
 ///
@@ -25,11 +44,14 @@ pub struct Pruner {
     masks: Vec<Option<Mask>>,
     rng: Pcg64,
     last_update: Option<u64>,
+    /// Changes since the last [`Pruner::take_changes`] (checkpointed, so logs resume exactly).
+    changes: MaskChanges,
 }
 
 impl Pruner {
-    /// Decides the prunable layers from include/exclude and starts with every weight kept; a
-    /// `static` schedule draws its random mask here (it is the mask from step 0).
+    /// Decides the prunable layers from include/exclude and starts with every weight kept; the
+    /// `static`, `set` and `rigl` schedules draw their random mask here (uniform or ERK per-layer
+    /// sparsity under `scope`): it is the mask from step 0.
     pub fn new(
         config: PruneConfig,
         layers: Vec<LayerInfo>,
@@ -54,9 +76,24 @@ impl Pruner {
             masks,
             rng: Pcg64::seed_from_u64(seed),
             last_update: None,
+            changes: MaskChanges::default(),
         };
-        if pruner.config.schedule() == crate::ScheduleKind::Static {
-            pruner.update(0, &[])?;
+        if pruner.config.schedule().is_sparse_from_start() {
+            let spec = MaskSpec {
+                sparsity: pruner.config.target_sparsity(),
+                scope: pruner.config.scope(),
+                criterion: Criterion::Random,
+                granularity: pruner.config.granularity(),
+            };
+            pruner.masks = compute_masks(
+                &pruner.layers,
+                &pruner.prunable,
+                &[],
+                &spec,
+                None,
+                &mut pruner.rng,
+            )?;
+            pruner.last_update = Some(0);
         }
         Ok(pruner)
     }
@@ -80,36 +117,106 @@ impl Pruner {
         self.config.is_update_step(step)
     }
 
-    /// Whether `update` reads scores (false for the random criterion and the static schedule).
+    /// Whether `update` reads `Scores::rank` (false for the random criterion and the static
+    /// schedule).
     pub fn needs_scores(&self) -> bool {
         self.config.criterion().needs_scores()
     }
 
-    /// At an update step, recomputes every mask to `config().target_at(step)` and returns true;
-    /// otherwise does nothing and returns false. `scores[l]` holds one score per weight of
-    /// layer `l` (|w| for magnitude, accumulated |w·∂L/∂w| for saliency; lower = pruned first);
-    /// non-prunable layers may pass `&[]`, and the random criterion may pass `&[]` altogether.
-    /// Pruned weights never come back.
-    pub fn update(&mut self, step: u64, scores: &[&[f32]]) -> Result<bool, PruneError> {
+    /// Whether `update` reads `Scores::grow`, the dense gradient (RigL).
+    pub fn needs_gradients(&self) -> bool {
+        self.config.schedule() == ScheduleKind::Rigl
+    }
+
+    /// At an update step, updates every mask and returns what changed; otherwise does nothing
+    /// and returns `None`.
+    ///
+    /// * gradual schedules (polynomial, one_shot, iterative): prune to `config().target_at(step)`
+    ///   by `scores.rank`; pruned weights never come back;
+    /// * set, rigl: each layer drops `config().drop_fraction_at(step)` of its active weights
+    ///   (smallest `scores.rank`) and grows as many (at random, or largest `scores.grow`);
+    /// * ste: the top-k of `scores.rank` at `target_at(step)`, recomputed from scratch.
+    pub fn update(&mut self, step: u64, scores: &Scores) -> Result<Option<MaskChanges>, PruneError> {
         if !self.is_update_step(step) {
-            return Ok(false);
+            return Ok(None);
         }
+        let mut change = match self.config.schedule() {
+            ScheduleKind::Set | ScheduleKind::Rigl => self.rewire(step, scores)?,
+            ScheduleKind::Ste => self.recompute(step, scores.rank, false)?,
+            _ => self.recompute(step, scores.rank, true)?,
+        };
+        change.updates = 1;
+        self.last_update = Some(step);
+        self.changes += change;
+        Ok(Some(change))
+    }
+
+    /// New masks at the scheduled sparsity; `keep_pruned`: weights pruned before stay pruned.
+    fn recompute(
+        &mut self,
+        step: u64,
+        scores: &[&[f32]],
+        keep_pruned: bool,
+    ) -> Result<MaskChanges, PruneError> {
         let spec = MaskSpec {
             sparsity: self.config.target_at(step),
             scope: self.config.scope(),
             criterion: self.config.criterion(),
             granularity: self.config.granularity(),
         };
-        self.masks = compute_masks(
+        let masks = compute_masks(
             &self.layers,
             &self.prunable,
             scores,
             &spec,
-            Some(&self.masks),
+            keep_pruned.then_some(self.masks.as_slice()),
             &mut self.rng,
         )?;
-        self.last_update = Some(step);
-        Ok(true)
+        let mut change = MaskChanges::default();
+        for (old, new) in self.masks.iter().zip(&masks) {
+            if let (Some(old), Some(new)) = (old, new) {
+                for (&was, &is) in old.as_slice().iter().zip(new.as_slice()) {
+                    change.dropped += u64::from(was && !is);
+                    change.grown += u64::from(!was && is);
+                }
+            }
+        }
+        self.masks = masks;
+        Ok(change)
+    }
+
+    /// SET and RigL's drop-and-grow in every prunable layer.
+    fn rewire(&mut self, step: u64, scores: &Scores) -> Result<MaskChanges, PruneError> {
+        let fraction = self.config.drop_fraction_at(step);
+        let rigl = self.needs_gradients();
+        let mut change = MaskChanges::default();
+        for (l, layer) in self.layers.iter().enumerate() {
+            let Some(mask) = self.masks[l].as_mut() else {
+                continue;
+            };
+            let magnitude = layer_scores(scores.rank, l, layer, "pruning scores")?;
+            let grow = if rigl {
+                Some(layer_scores(scores.grow, l, layer, "gradient scores")?)
+            } else {
+                None
+            };
+            let mut keep = mask.as_slice().to_vec();
+            change += rewire_layer(
+                &layer.name,
+                &mut keep,
+                magnitude,
+                grow,
+                fraction,
+                &mut self.rng,
+            )?;
+            *mask = Mask::from_keep(keep);
+        }
+        Ok(change)
+    }
+
+    /// Mask changes since the last call (for logs), and starts counting afresh.
+    pub fn take_changes(&mut self) -> MaskChanges {
+        std::mem::take(&mut self.changes)
     }
 
     /// The gradient step of the last mask update, if any.
@@ -183,6 +290,28 @@ impl Pruner {
     }
 }
 
+/// Layer `l`'s slice of `scores`, checked to hold one entry per weight.
+fn layer_scores<'a>(
+    scores: &[&'a [f32]],
+    l: usize,
+    layer: &LayerInfo,
+    what: &'static str,
+) -> Result<&'a [f32], PruneError> {
+    let s = *scores.get(l).ok_or(PruneError::LengthMismatch {
+        what,
+        expected: l + 1,
+        got: scores.len(),
+    })?;
+    if s.len() != layer.numel() {
+        return Err(PruneError::ScoreLength {
+            layer: layer.name.clone(),
+            expected: layer.numel(),
+            got: s.len(),
+        });
+    }
+    Ok(s)
+}
+
 fn initial_masks(
     config: &PruneConfig,
     layers: &[LayerInfo],
@@ -202,6 +331,7 @@ struct PrunerStateRef<'a> {
     masks: &'a [Option<Mask>],
     rng: &'a Pcg64,
     last_update: Option<u64>,
+    changes: MaskChanges,
 }
 
 #[derive(Deserialize)]
@@ -212,6 +342,9 @@ struct PrunerState {
     masks: Vec<Option<Mask>>,
     rng: Pcg64,
     last_update: Option<u64>,
+    /// Absent from checkpoints written before SET and RigL.
+    #[serde(default)]
+    changes: MaskChanges,
 }
 
 impl Serialize for Pruner {
@@ -222,6 +355,7 @@ impl Serialize for Pruner {
             masks: &self.masks,
             rng: &self.rng,
             last_update: self.last_update,
+            changes: self.changes,
         }
         .serialize(serializer)
     }
@@ -283,6 +417,7 @@ impl Pruner {
             masks: s.masks,
             rng: s.rng,
             last_update: s.last_update,
+            changes: s.changes,
         })
     }
 }

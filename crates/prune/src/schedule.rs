@@ -12,13 +12,14 @@ impl PruneConfig {
     /// * one_shot: 0 before t0, s_f from t0;
     /// * iterative: 0 before the first round, 1 − (1 − p)^r after r rounds (exactly s_f after
     ///   the last), with p = 1 − (1 − s_f)^(1/rounds);
-    /// * static: s_f from step 0; none: 0.
+    /// * static, set, rigl: s_f from step 0 (set and rigl move weights, never the count);
+    /// * ste: as polynomial; none: 0.
     pub fn target_at(&self, step: u64) -> f64 {
         let (t0, t1) = (self.start_step(), self.end_step());
         let (si, sf) = (self.initial_sparsity(), self.target_sparsity());
         match self.schedule() {
             ScheduleKind::None => 0.0,
-            ScheduleKind::Static => sf,
+            ScheduleKind::Static | ScheduleKind::Set | ScheduleKind::Rigl => sf,
             ScheduleKind::OneShot => {
                 if step >= t0 {
                     sf
@@ -26,7 +27,7 @@ impl PruneConfig {
                     0.0
                 }
             }
-            ScheduleKind::Polynomial => {
+            ScheduleKind::Polynomial | ScheduleKind::Ste => {
                 if step <= t0 {
                     si
                 } else if step >= t1 {
@@ -55,12 +56,24 @@ impl PruneConfig {
     /// The first mask-update step at or after `from`, or `None` once the schedule is over.
     ///
     /// polynomial: t0 + k·frequency ≤ t1 and t1 itself; one_shot: t0; iterative: round r at
-    /// t0 + ⌊r·(t1 − t0)/(rounds − 1)⌋ (t0 if rounds = 1); static: 0; none: never.
+    /// t0 + ⌊r·(t1 − t0)/(rounds − 1)⌋ (t0 if rounds = 1); set, rigl: t0 + k·frequency ≤ t1,
+    /// step 0 excepted (their mask is drawn at initialisation, not at an update); ste: every
+    /// step from t0 to the end of the run; static, none: never (static's mask is drawn at initialisation).
     pub fn next_update_step(&self, from: u64) -> Option<u64> {
         let (t0, t1) = (self.start_step(), self.end_step());
         match self.schedule() {
-            ScheduleKind::None => None,
-            ScheduleKind::Static => (from == 0).then_some(0),
+            ScheduleKind::None | ScheduleKind::Static => None,
+            ScheduleKind::Ste => {
+                Some(from.max(t0)).filter(|&s| s <= self.total_gradient_steps())
+            }
+            ScheduleKind::Set | ScheduleKind::Rigl => {
+                let from = from.max(t0).max(1);
+                let f = self.frequency();
+                let k = (from - t0).div_ceil(f);
+                k.checked_mul(f)
+                    .filter(|&kf| kf <= t1 - t0)
+                    .map(|kf| t0 + kf)
+            }
             ScheduleKind::OneShot => (from <= t0).then_some(t0),
             ScheduleKind::Polynomial => {
                 if from <= t0 {
@@ -89,6 +102,25 @@ impl PruneConfig {
                 let span = u128::from(t1 - t0);
                 let r = (u128::from(from - t0) * u128::from(rounds - 1)).div_ceil(span);
                 (r < u128::from(rounds)).then(|| self.round_step(r as u32))
+            }
+        }
+    }
+
+    /// set, rigl: the fraction of each layer's active weights rewired at gradient step `step`:
+    /// `drop_fraction`, or under the cosine schedule
+    /// drop_fraction/2 · (1 + cos(π·(step − t0)/(t1 − t0))) (Evci et al. 2020).
+    pub fn drop_fraction_at(&self, step: u64) -> f64 {
+        let f = self.drop_fraction();
+        match self.drop_schedule() {
+            crate::DropSchedule::Constant => f,
+            crate::DropSchedule::Cosine => {
+                let (t0, t1) = (self.start_step(), self.end_step());
+                let progress = if t1 > t0 {
+                    (step.clamp(t0, t1) - t0) as f64 / (t1 - t0) as f64
+                } else {
+                    1.0
+                };
+                f / 2.0 * (1.0 + (std::f64::consts::PI * progress).cos())
             }
         }
     }

@@ -182,7 +182,7 @@ impl LayerItems {
 
 /// Maps an f32 to a u32 with the same order (NaN excluded). No non-NaN maps to 0, which is
 /// reserved for items pruned before.
-fn order_bits(x: f32) -> u32 {
+pub(crate) fn order_bits(x: f32) -> u32 {
     let x = if x == 0.0 { 0.0 } else { x }; // −0 ties with +0
     let b = x.to_bits();
     if b >> 31 == 1 { !b } else { b | 1 << 31 }

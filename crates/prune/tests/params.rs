@@ -271,7 +271,7 @@ fn every_bad_input_has_a_one_line_error_naming_its_key() {
                 initial_sparsity: 0.3,
                 ..poly()
             },
-            "prune.initial_sparsity = 0.3 only applies to schedule = \"polynomial\" (schedule is \"one_shot\"); set it to 0",
+            "prune.initial_sparsity = 0.3 only applies to schedule = \"polynomial\" or \"ste\" (schedule is \"one_shot\"); set it to 0",
         ),
         (
             PruneParams {

@@ -5,7 +5,7 @@ use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
 use sparq_prune::{
     Criterion, Granularity, LayerInfo, Mask, MaskSpec, PruneParams, Pruner, ScheduleKind, Scope,
-    StepSpec, compute_masks, erk_densities,
+    Scores, StepSpec, compute_masks, erk_densities,
 };
 
 fn shapes() -> impl Strategy<Value = Vec<Vec<usize>>> {
@@ -145,7 +145,7 @@ proptest! {
         for step in 0..30 {
             let sc = scores_for(&layers, seed ^ step);
             let refs: Vec<&[f32]> = sc.iter().map(Vec::as_slice).collect();
-            pruner.update(step, &refs).unwrap();
+            pruner.update(step, &Scores::rank(&refs)).unwrap();
             for (l, old) in last.iter_mut().enumerate() {
                 let new = pruner.mask(l).unwrap();
                 prop_assert!(old.iter().zip(new).all(|(&o, &n)| o || !n));

@@ -5,7 +5,7 @@ use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
 use sparq_prune::{
     Criterion, Granularity, LayerInfo, PruneError, PruneParams, Pruner, ScheduleKind, Scope,
-    StepSpec,
+    Scores, StepSpec,
 };
 
 fn net() -> Vec<LayerInfo> {
@@ -47,8 +47,8 @@ fn drive(p: &mut Pruner, steps: std::ops::Range<u64>, rng: &mut Pcg64) -> Vec<us
         let before: Vec<Vec<bool>> = (0..3)
             .map(|l| p.mask(l).map(<[bool]>::to_vec).unwrap_or_default())
             .collect();
-        let updated = p.update(step, &refs).unwrap();
-        assert_eq!(updated, p.is_update_step(step));
+        let updated = p.update(step, &Scores::rank(&refs)).unwrap();
+        assert_eq!(updated.is_some(), p.is_update_step(step));
         for (l, old) in before.iter().enumerate() {
             let new = p.mask(l).unwrap_or_default();
             assert!(
@@ -146,11 +146,12 @@ fn static_mask_exists_from_construction_and_never_changes() {
     assert!(!p.needs_scores());
     let initial: Vec<Vec<bool>> = (0..3).map(|l| p.mask(l).unwrap().to_vec()).collect();
     assert!((p.report().pruned as f64 - 0.9 * 448.0).abs() <= 1.5);
-    assert!(
-        p.update(0, &[]).unwrap(),
-        "step 0 is the static schedule's update step"
+    assert_eq!(
+        p.update(0, &Scores::default()).unwrap(),
+        None,
+        "the static mask is drawn at construction, not at an update"
     );
-    assert!(!p.update(1, &[]).unwrap());
+    assert_eq!(p.update(1, &Scores::default()).unwrap(), None);
     let mut rng = Pcg64::seed_from_u64(5);
     drive(&mut p, 1..100, &mut rng);
     for (l, m) in initial.iter().enumerate() {
@@ -164,7 +165,7 @@ fn static_mask_exists_from_construction_and_never_changes() {
 #[test]
 fn none_schedule_has_no_masks() {
     let mut p = pruner(params(ScheduleKind::None));
-    assert!(!p.update(10, &[]).unwrap());
+    assert_eq!(p.update(10, &Scores::default()).unwrap(), None);
     assert!((0..3).all(|l| p.mask(l).is_none() && p.mask_f32(l).is_none()));
     assert_eq!(p.active_params(), 448);
     assert_eq!(p.report().total, 0);
@@ -234,10 +235,10 @@ fn neuron_pruner_exposes_unit_masks_and_counts_active_params() {
 fn scores_are_checked() {
     let mut p = pruner(params(ScheduleKind::OneShot));
     assert!(
-        !p.update(3, &[]).unwrap(),
+        p.update(3, &Scores::default()).unwrap().is_none(),
         "off-schedule steps do not look at scores"
     );
-    let e = p.update(10, &[]).unwrap_err();
+    let e = p.update(10, &Scores::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
         "pruning scores given for 0 layers, but the pruner has 3"

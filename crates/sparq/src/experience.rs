@@ -7,7 +7,7 @@ use rand_pcg::Pcg64;
 use sparq_agent::{BatchRef, HostPolicy, Learner, Scratch};
 use sparq_config::AgentConfig;
 use sparq_envs::{ObsSpace, VecEnv, VecStep};
-use sparq_prune::{Criterion, Pruner};
+use sparq_prune::{Criterion, MaskChanges, Pruner, Scores};
 use sparq_replay::{Batch, ObsEncoding, PerParams, ReplayBuffer, ReplayConfig};
 
 /// The replay buffer an `[agent]` section asks for, for these environments.
@@ -114,8 +114,8 @@ pub fn update(
 
 /// One learning step, in this order: sample → backward → mask the gradients → clip → optimizer
 /// step → re-mask the weights → target sync when due (all in [`Learner::update`]) → new masks when
-/// the pruning schedule is due (the target picks them up at its next sync). Returns whether the
-/// masks changed.
+/// the pruning schedule is due (the target picks them up at its next sync). Returns what the
+/// masks' update changed, if one was due.
 pub fn learn(
     learner: &mut Learner,
     pruner: Option<&mut Pruner>,
@@ -124,32 +124,58 @@ pub fn learn(
     beta: f64,
     rng: &mut Pcg64,
     batch: &mut Batch,
-) -> Result<bool> {
+) -> Result<Option<MaskChanges>> {
+    // RigL grows by the dense gradient of its update step's batch, and only then is it copied.
+    let grow_next = pruner
+        .as_ref()
+        .is_some_and(|p| p.needs_gradients() && p.is_update_step(learner.grad_steps + 1));
+    learner.keep_dense_grad(grow_next);
     update(learner, replay, a, beta, rng, batch)?;
     match pruner {
         Some(p) => prune_if_due(learner, p),
-        None => Ok(false),
+        None => Ok(None),
     }
 }
 
-/// At the schedule's update steps: scores out, new masks in. Returns whether the masks changed.
-pub fn prune_if_due(learner: &mut Learner, pruner: &mut Pruner) -> Result<bool> {
+/// Before the first update: the masks drawn at initialisation (static, SET, RigL) go into the
+/// network, and a schedule due at step 0 runs.
+pub fn start_pruning(learner: &mut Learner, pruner: &mut Pruner) -> Result<()> {
+    if pruner.report().pruned > 0 {
+        learner.set_mask(&sparq_agent::flat_mask(learner.layout(), pruner))?;
+    }
+    prune_if_due(learner, pruner)?;
+    Ok(())
+}
+
+/// At the schedule's update steps: scores out, new masks in. Returns what changed.
+pub fn prune_if_due(learner: &mut Learner, pruner: &mut Pruner) -> Result<Option<MaskChanges>> {
     let step = learner.grad_steps;
     if !pruner.is_update_step(step) {
-        return Ok(false);
+        return Ok(None);
     }
     let criterion = pruner.config().criterion();
     let flat = match criterion {
         Criterion::Saliency => learner
             .saliency_host()?
             .context("saliency was not tracked")?,
-        _ => learner.params_host()?,
+        _ => learner.ranking_weights_host()?,
     };
-    let scores = sparq_agent::layer_scores(learner.layout(), criterion, &flat);
-    let refs: Vec<&[f32]> = scores.iter().map(Vec::as_slice).collect();
-    let changed = pruner.update(step, &refs)?;
-    if changed {
+    let grad = match pruner.needs_gradients() {
+        true => learner
+            .take_dense_grad_host()?
+            .context("the dense gradient of the update step was not kept")?,
+        false => Vec::new(),
+    };
+    let layout = learner.layout();
+    let rank = sparq_agent::layer_scores(layout, criterion, &flat);
+    let grow = match pruner.needs_gradients() {
+        true => sparq_agent::weight_slices(layout, &grad),
+        false => Vec::new(),
+    };
+    let rank: Vec<&[f32]> = rank.iter().map(Vec::as_slice).collect();
+    let change = pruner.update(step, &Scores { rank: &rank, grow: &grow })?;
+    if change.is_some() {
         learner.set_mask(&sparq_agent::flat_mask(learner.layout(), pruner))?;
     }
-    Ok(changed)
+    Ok(change)
 }

@@ -201,7 +201,10 @@ fn build(cfg: &CheckedConfig) -> Result<Parts> {
     );
     let track_saliency =
         cfg.prune().is_enabled() && cfg.prune().criterion() == sparq_prune::Criterion::Saliency;
-    let learner = Learner::new(spec.clone(), &c.agent, device, track_saliency)?;
+    let mut learner = Learner::new(spec.clone(), &c.agent, device, track_saliency)?;
+    if cfg.prune().schedule() == sparq_prune::ScheduleKind::Ste {
+        learner.enable_straight_through()?;
+    }
     let pruner = if cfg.prune().is_enabled() {
         let layers = sparq_agent::layer_infos(learner.layout());
         Some(Pruner::new(
@@ -236,7 +239,7 @@ impl Trainer {
         let run_dir = RunDir::create(&path)?;
         run_dir.write_config(&c.to_toml_string()?)?;
         if let Some(p) = &mut parts.pruner {
-            experience::prune_if_due(&mut parts.learner, p)?;
+            experience::start_pruning(&mut parts.learner, p)?;
         }
         let state = TrainerState::fresh(c.run.seed);
         Trainer::assemble(config, parts, state, run_dir, &options, None)
@@ -276,7 +279,7 @@ impl Trainer {
                     .with_context(|| format!("{}: cannot remove", file.display()))?;
             }
             if let Some(p) = &mut parts.pruner {
-                experience::prune_if_due(&mut parts.learner, p)?;
+                experience::start_pruning(&mut parts.learner, p)?;
             }
             format!(
                 "sparq: {} has no checkpoint yet; starting it again from step 0 with its config.toml and seed {}",
@@ -492,7 +495,7 @@ impl Trainer {
                     &mut self.s.rng,
                     &mut self.batch,
                 )?;
-                if pruned {
+                if pruned.is_some() {
                     self.learner.copy_params_into(self.policy.params_mut())?;
                     self.sparsity = self.pruner.as_ref().map(|p| p.report().global);
                 }
@@ -623,7 +626,16 @@ impl Trainer {
                 .add_scalar("perf/sps", (self.s.env_steps - s_prev) as f64 / dt, step)?;
         }
         self.last_log = (Instant::now(), self.s.env_steps);
-        if let Some(p) = &self.pruner {
+        if let Some(p) = &mut self.pruner {
+            // Connections removed and added per mask update since the last log point.
+            let changes = p.take_changes();
+            if changes.updates > 0 {
+                let per_update = |n: u64| n as f64 / changes.updates as f64;
+                self.events
+                    .add_scalar("prune/dropped", per_update(changes.dropped), step)?;
+                self.events
+                    .add_scalar("prune/grown", per_update(changes.grown), step)?;
+            }
             let report = p.report();
             self.events
                 .add_scalar("prune/sparsity", report.global, step)?;
