@@ -358,7 +358,11 @@ fn straight_through_steps_the_dense_weights_and_computes_with_the_masked_ones() 
     assert_eq!(l.ranking_weights_host().unwrap(), dense);
     let mut moved_while_masked = 0;
     for i in 0..mask.len() {
-        assert_eq!(params[i], dense[i] * mask[i], "params[{i}] is not dense × mask");
+        assert_eq!(
+            params[i],
+            dense[i] * mask[i],
+            "params[{i}] is not dense × mask"
+        );
         if mask[i] == 0.0 && dense[i] != dense_before[i] {
             moved_while_masked += 1;
         }
@@ -389,7 +393,9 @@ fn the_kept_gradient_is_dense_and_only_kept_when_asked() {
     l.update(&b.as_ref(false), false).unwrap();
     let g = l.take_dense_grad_host().unwrap().expect("kept");
     assert!(g.iter().all(|&x| x >= 0.0), "magnitudes");
-    let masked_nonzero = (0..g.len()).filter(|&i| mask[i] == 0.0 && g[i] > 0.0).count();
+    let masked_nonzero = (0..g.len())
+        .filter(|&i| mask[i] == 0.0 && g[i] > 0.0)
+        .count();
     assert!(
         masked_nonzero > 0,
         "pruned weights have a gradient too (RigL grows by it)"

@@ -161,7 +161,10 @@ impl PruneParams {
         match p.schedule {
             ScheduleKind::None | ScheduleKind::Static => {}
             ScheduleKind::OneShot => within_run(&start, start_step)?,
-            ScheduleKind::Polynomial | ScheduleKind::Set | ScheduleKind::Rigl | ScheduleKind::Ste => {
+            ScheduleKind::Polynomial
+            | ScheduleKind::Set
+            | ScheduleKind::Rigl
+            | ScheduleKind::Ste => {
                 within_run(&start, start_step)?;
                 within_run(&end, end_step)?;
                 end_after_start()?;

@@ -45,7 +45,10 @@ impl ScheduleKind {
 
     /// Sparse from the first gradient step: the mask is drawn at initialisation.
     pub fn is_sparse_from_start(self) -> bool {
-        matches!(self, ScheduleKind::Static | ScheduleKind::Set | ScheduleKind::Rigl)
+        matches!(
+            self,
+            ScheduleKind::Static | ScheduleKind::Set | ScheduleKind::Rigl
+        )
     }
 }
 

@@ -136,7 +136,11 @@ impl Pruner {
     /// * set, rigl: each layer drops `config().drop_fraction_at(step)` of its active weights
     ///   (smallest `scores.rank`) and grows as many (at random, or largest `scores.grow`);
     /// * ste: the top-k of `scores.rank` at `target_at(step)`, recomputed from scratch.
-    pub fn update(&mut self, step: u64, scores: &Scores) -> Result<Option<MaskChanges>, PruneError> {
+    pub fn update(
+        &mut self,
+        step: u64,
+        scores: &Scores,
+    ) -> Result<Option<MaskChanges>, PruneError> {
         if !self.is_update_step(step) {
             return Ok(None);
         }

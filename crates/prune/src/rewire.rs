@@ -36,7 +36,9 @@ pub(crate) fn rewire_layer<R: Rng + ?Sized>(
     fraction: f64,
     rng: &mut R,
 ) -> Result<MaskChanges, PruneError> {
-    let active: Vec<u32> = (0..keep.len() as u32).filter(|&i| keep[i as usize]).collect();
+    let active: Vec<u32> = (0..keep.len() as u32)
+        .filter(|&i| keep[i as usize])
+        .collect();
     let inactive: Vec<u32> = (0..keep.len() as u32)
         .filter(|&i| !keep[i as usize])
         .collect();
@@ -104,7 +106,10 @@ fn smallest(keys: &mut [u64], n: usize) -> Vec<u32> {
     if n < keys.len() {
         keys.select_nth_unstable(n);
     }
-    keys[..n].iter().map(|&k| (k & 0xFFFF_FFFF) as u32).collect()
+    keys[..n]
+        .iter()
+        .map(|&k| (k & 0xFFFF_FFFF) as u32)
+        .collect()
 }
 
 #[cfg(test)]
@@ -120,9 +125,15 @@ mod tests {
         let magnitude = [0.5, 0.1, 0.9, 0.2, 0.0, 0.0, 0.0, 0.0];
         let grad = [9.0, 9.0, 9.0, 9.0, 0.3, 0.8, 0.1, 0.7];
         let mut rng = Pcg64::seed_from_u64(0);
-        let change =
-            rewire_layer("fc", &mut keep, &magnitude, Some(&grad), 0.5, &mut rng).unwrap();
-        assert_eq!(change, MaskChanges { updates: 0, dropped: 2, grown: 2 });
+        let change = rewire_layer("fc", &mut keep, &magnitude, Some(&grad), 0.5, &mut rng).unwrap();
+        assert_eq!(
+            change,
+            MaskChanges {
+                updates: 0,
+                dropped: 2,
+                grown: 2
+            }
+        );
         assert_eq!(keep, [true, false, true, false, false, true, false, true]);
     }
 
@@ -135,7 +146,14 @@ mod tests {
             let magnitude: Vec<f32> = (0..40).map(|i| i as f32).collect();
             let change = rewire_layer("fc", &mut keep, &magnitude, None, 0.3, &mut rng).unwrap();
             // 10 active, 3 rewired: the three smallest (0, 4, 8) go.
-            assert_eq!(change, MaskChanges { updates: 0, dropped: 3, grown: 3 });
+            assert_eq!(
+                change,
+                MaskChanges {
+                    updates: 0,
+                    dropped: 3,
+                    grown: 3
+                }
+            );
             assert!(!keep[0] && !keep[4] && !keep[8]);
             let grown: Vec<usize> = (0..40).filter(|&i| keep[i] && !before[i]).collect();
             assert_eq!(grown.len(), 3);
@@ -148,9 +166,16 @@ mod tests {
     fn never_grows_more_than_there_is_room_for() {
         let mut keep = vec![true, true, true, false];
         let mut rng = Pcg64::seed_from_u64(0);
-        let change = rewire_layer("fc", &mut keep, &[1.0, 2.0, 3.0, 0.0], None, 1.0, &mut rng)
-            .unwrap();
-        assert_eq!(change, MaskChanges { updates: 0, dropped: 1, grown: 1 });
+        let change =
+            rewire_layer("fc", &mut keep, &[1.0, 2.0, 3.0, 0.0], None, 1.0, &mut rng).unwrap();
+        assert_eq!(
+            change,
+            MaskChanges {
+                updates: 0,
+                dropped: 1,
+                grown: 1
+            }
+        );
         assert_eq!(keep, [false, true, true, true]);
     }
 
@@ -158,8 +183,18 @@ mod tests {
     fn nan_gradients_are_refused() {
         let mut keep = vec![true, false];
         let mut rng = Pcg64::seed_from_u64(0);
-        let e = rewire_layer("fc1", &mut keep, &[1.0, 0.0], Some(&[0.0, f32::NAN]), 1.0, &mut rng)
-            .unwrap_err();
-        assert_eq!(e.to_string(), "pruning score for layer 'fc1' is NaN at weight index 1");
+        let e = rewire_layer(
+            "fc1",
+            &mut keep,
+            &[1.0, 0.0],
+            Some(&[0.0, f32::NAN]),
+            1.0,
+            &mut rng,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "pruning score for layer 'fc1' is NaN at weight index 1"
+        );
     }
 }

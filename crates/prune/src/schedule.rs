@@ -63,9 +63,7 @@ impl PruneConfig {
         let (t0, t1) = (self.start_step(), self.end_step());
         match self.schedule() {
             ScheduleKind::None | ScheduleKind::Static => None,
-            ScheduleKind::Ste => {
-                Some(from.max(t0)).filter(|&s| s <= self.total_gradient_steps())
-            }
+            ScheduleKind::Ste => Some(from.max(t0)).filter(|&s| s <= self.total_gradient_steps()),
             ScheduleKind::Set | ScheduleKind::Rigl => {
                 let from = from.max(t0).max(1);
                 let f = self.frequency();

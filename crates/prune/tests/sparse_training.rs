@@ -61,13 +61,22 @@ fn drive(p: &mut Pruner, steps: std::ops::Range<u64>, rng: &mut Pcg64) -> Vec<(u
         let grow: Vec<&[f32]> = grow.iter().map(Vec::as_slice).collect();
         let (before, count_before) = (masks(p), kept(p));
         let change = p
-            .update(step, &Scores { rank: &rank, grow: &grow })
+            .update(
+                step,
+                &Scores {
+                    rank: &rank,
+                    grow: &grow,
+                },
+            )
             .unwrap();
         assert_eq!(change.is_some(), p.is_update_step(step), "step {step}");
         assert_eq!(kept(p), count_before, "step {step}: sparsity changed");
         match change {
             Some(c) => {
-                assert_eq!(c.dropped, c.grown, "step {step}: drop and grow counts differ");
+                assert_eq!(
+                    c.dropped, c.grown,
+                    "step {step}: drop and grow counts differ"
+                );
                 let moved: usize = before
                     .iter()
                     .zip(masks(p))
@@ -91,7 +100,11 @@ fn set_and_rigl_rewire_at_constant_sparsity_only_on_their_steps() {
         let mut rng = Pcg64::seed_from_u64(1);
         let updates = drive(&mut p, 0..1000, &mut rng);
         let steps: Vec<u64> = updates.iter().map(|(s, _)| *s).collect();
-        assert_eq!(steps, (1..=8).map(|k| k * 100).collect::<Vec<_>>(), "{schedule}");
+        assert_eq!(
+            steps,
+            (1..=8).map(|k| k * 100).collect::<Vec<_>>(),
+            "{schedule}"
+        );
         // Cosine decay of 0.3 over 0..800: 0.3/2 · (1 + cos(π/8)) of the 410 active in fc1 at
         // step 100, nothing at step 800.
         let at_100 = ((0.15 * (1.0 + (std::f64::consts::PI / 8.0).cos())) * 410.0).round();
@@ -103,13 +116,22 @@ fn set_and_rigl_rewire_at_constant_sparsity_only_on_their_steps() {
                 + (0.15 * (1.0 + (std::f64::consts::PI / 8.0).cos()) * 13.0).round() as u64,
             "{schedule}"
         );
-        assert_eq!(updates[7].1.dropped, 0, "{schedule}: cosine reaches 0 at the end");
-        let total = updates.iter().fold(MaskChanges::default(), |mut a, (_, c)| {
-            a += *c;
-            a
-        });
+        assert_eq!(
+            updates[7].1.dropped, 0,
+            "{schedule}: cosine reaches 0 at the end"
+        );
+        let total = updates
+            .iter()
+            .fold(MaskChanges::default(), |mut a, (_, c)| {
+                a += *c;
+                a
+            });
         assert_eq!(p.take_changes(), total);
-        assert_eq!(p.take_changes(), MaskChanges::default(), "taking resets the count");
+        assert_eq!(
+            p.take_changes(),
+            MaskChanges::default(),
+            "taking resets the count"
+        );
     }
 }
 
@@ -129,7 +151,13 @@ fn rigl_grows_where_the_gradient_is_largest_and_set_at_random() {
     let rank_refs: Vec<&[f32]> = rank.iter().map(Vec::as_slice).collect();
     let grow_refs: Vec<&[f32]> = grow.iter().map(Vec::as_slice).collect();
     let change = p
-        .update(100, &Scores { rank: &rank_refs, grow: &grow_refs })
+        .update(
+            100,
+            &Scores {
+                rank: &rank_refs,
+                grow: &grow_refs,
+            },
+        )
         .unwrap()
         .unwrap();
     let after = masks(&p);
@@ -201,7 +229,10 @@ fn ste_recomputes_its_top_k_every_step_and_can_bring_weights_back() {
             came_back |= before[l].iter().zip(m).any(|(&b, &a)| !b && a);
         }
     }
-    assert!(came_back, "under STE a pruned weight returns when its magnitude grows");
+    assert!(
+        came_back,
+        "under STE a pruned weight returns when its magnitude grows"
+    );
 }
 
 #[test]

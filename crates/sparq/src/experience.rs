@@ -173,7 +173,13 @@ pub fn prune_if_due(learner: &mut Learner, pruner: &mut Pruner) -> Result<Option
         false => Vec::new(),
     };
     let rank: Vec<&[f32]> = rank.iter().map(Vec::as_slice).collect();
-    let change = pruner.update(step, &Scores { rank: &rank, grow: &grow })?;
+    let change = pruner.update(
+        step,
+        &Scores {
+            rank: &rank,
+            grow: &grow,
+        },
+    )?;
     if change.is_some() {
         learner.set_mask(&sparq_agent::flat_mask(learner.layout(), pruner))?;
     }

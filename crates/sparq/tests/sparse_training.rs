@@ -105,9 +105,16 @@ fn set_and_rigl_rewire_real_updates_at_constant_sparsity_and_grow_from_zero() {
             .unwrap();
             let step = learner.grad_steps;
             let mask = learner.mask_host().unwrap();
-            assert_eq!(zeros(&mask), pruned, "{schedule} step {step}: sparsity changed");
+            assert_eq!(
+                zeros(&mask),
+                pruned,
+                "{schedule} step {step}: sparsity changed"
+            );
             let params = learner.params_host().unwrap();
-            let (first, second) = (state_of(&learner, "optim.first"), state_of(&learner, "optim.second"));
+            let (first, second) = (
+                state_of(&learner, "optim.first"),
+                state_of(&learner, "optim.second"),
+            );
             for i in 0..mask.len() {
                 if mask[i] == 0.0 {
                     assert_eq!(params[i], 0.0, "{schedule} step {step}: pruned weight {i}");
@@ -131,10 +138,16 @@ fn set_and_rigl_rewire_real_updates_at_constant_sparsity_and_grow_from_zero() {
                     assert_eq!(grown as u64, c.grown, "{schedule} step {step}");
                     rewired += grown;
                 }
-                None => assert_eq!(mask, mask_before, "{schedule} step {step}: off-schedule change"),
+                None => assert_eq!(
+                    mask, mask_before,
+                    "{schedule} step {step}: off-schedule change"
+                ),
             }
         }
-        assert!(rewired > 100, "{schedule}: only {rewired} connections moved");
+        assert!(
+            rewired > 100,
+            "{schedule}: only {rewired} connections moved"
+        );
     }
 }
 
@@ -195,7 +208,10 @@ fn sparse_training_runs_resume_exactly() {
             .run()
             .unwrap();
         let tensors = |d: &str| sparq_runstate::load(&root.join(d)).unwrap().0.tensors;
-        assert!(tensors("whole") == tensors("cut"), "{schedule}: final tensors differ");
+        assert!(
+            tensors("whole") == tensors("cut"),
+            "{schedule}: final tensors differ"
+        );
         assert_eq!(whole.eval, resumed.eval, "{schedule}");
         assert_eq!(whole.sparsity, resumed.sparsity, "{schedule}");
     }
