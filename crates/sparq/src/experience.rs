@@ -161,17 +161,19 @@ pub fn prune_if_due(learner: &mut Learner, pruner: &mut Pruner) -> Result<Option
         _ => learner.ranking_weights_host()?,
     };
     let grad = match pruner.needs_gradients() {
-        true => learner
-            .take_dense_grad_host()?
-            .context("the dense gradient of the update step was not kept")?,
-        false => Vec::new(),
+        true => Some(
+            learner
+                .take_dense_grad_host()?
+                .context("the dense gradient of the update step was not kept")?,
+        ),
+        false => None,
     };
     let layout = learner.layout();
     let rank = sparq_agent::layer_scores(layout, criterion, &flat);
-    let grow = match pruner.needs_gradients() {
-        true => sparq_agent::weight_slices(layout, &grad),
-        false => Vec::new(),
-    };
+    let grow = grad
+        .as_deref()
+        .map(|g| sparq_agent::weight_slices(layout, g))
+        .unwrap_or_default();
     let rank: Vec<&[f32]> = rank.iter().map(Vec::as_slice).collect();
     let change = pruner.update(
         step,
