@@ -5,7 +5,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
 use sparq_envs::VecEnv;
-use sparq_prune::Pruner;
+use sparq_prune::{Pruner, Scores};
 use sparq_replay::{Batch, ObsEncoding, ReplayBuffer};
 
 pub type Violation = (String, String);
@@ -201,7 +201,7 @@ pub fn pruner(p: &Pruner) -> Option<Violation> {
         let Some(s) = step.and_then(|s| c.next_update_step(s)) else {
             break;
         };
-        if let Err(e) = p.update(s, &refs) {
+        if let Err(e) = p.update(s, &Scores { rank: &refs, grow: &refs }) {
             return violation("restored pruner fails an update", e.to_string());
         }
         step = s.checked_add(1);

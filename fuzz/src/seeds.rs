@@ -5,7 +5,7 @@ use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
 use sparq_envs::VecEnv;
 use sparq_prune::{
-    Criterion, Granularity, LayerInfo, PruneParams, Pruner, ScheduleKind, Scope, StepSpec,
+    Criterion, Granularity, LayerInfo, PruneParams, Pruner, ScheduleKind, Scope, Scores, StepSpec,
 };
 use sparq_replay::{Batch, ObsEncoding, PerParams, ReplayBuffer, ReplayConfig};
 
@@ -175,6 +175,22 @@ pub fn pruners() -> Vec<Pruner> {
             schedule: ScheduleKind::Polynomial,
             criterion: Criterion::Saliency,
             include: vec!["fc0".into(), "out".into()],
+            ..base.clone()
+        },
+        PruneParams {
+            schedule: ScheduleKind::Set,
+            scope: Scope::Erk,
+            ..base.clone()
+        },
+        PruneParams {
+            schedule: ScheduleKind::Rigl,
+            scope: Scope::Layerwise,
+            ..base.clone()
+        },
+        PruneParams {
+            schedule: ScheduleKind::Ste,
+            scope: Scope::Erk,
+            initial_sparsity: 0.2,
             ..base
         },
     ];
@@ -191,7 +207,8 @@ pub fn pruners() -> Vec<Pruner> {
                     .map(|l| (0..l.numel()).map(|_| rng.random()).collect())
                     .collect();
                 let refs: Vec<&[f32]> = scores.iter().map(Vec::as_slice).collect();
-                p.update(step, &refs).expect("seed update is valid");
+                p.update(step, &Scores { rank: &refs, grow: &refs })
+                    .expect("seed update is valid");
             }
             p
         })
