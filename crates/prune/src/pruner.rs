@@ -198,9 +198,9 @@ impl Pruner {
             let Some(mask) = self.masks[l].as_mut() else {
                 continue;
             };
-            let magnitude = layer_scores(scores.rank, l, layer, "pruning scores")?;
+            let magnitude = layer_scores(scores.rank, l, &self.layers)?;
             let grow = if rigl {
-                Some(layer_scores(scores.grow, l, layer, "gradient scores")?)
+                Some(layer_scores(scores.grow, l, &self.layers)?)
             } else {
                 None
             };
@@ -294,18 +294,21 @@ impl Pruner {
     }
 }
 
-/// Layer `l`'s slice of `scores`, checked to hold one entry per weight.
+/// Layer `l`'s slice of `scores` (one per layer of `layers`), checked to hold one entry per
+/// weight.
 fn layer_scores<'a>(
     scores: &[&'a [f32]],
     l: usize,
-    layer: &LayerInfo,
-    what: &'static str,
+    layers: &[LayerInfo],
 ) -> Result<&'a [f32], PruneError> {
-    let s = *scores.get(l).ok_or(PruneError::LengthMismatch {
-        what,
-        expected: l + 1,
-        got: scores.len(),
-    })?;
+    let layer = &layers[l];
+    if scores.len() != layers.len() {
+        return Err(PruneError::ScoreCount {
+            expected: layers.len(),
+            got: scores.len(),
+        });
+    }
+    let s = scores[l];
     if s.len() != layer.numel() {
         return Err(PruneError::ScoreLength {
             layer: layer.name.clone(),

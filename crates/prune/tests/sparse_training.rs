@@ -294,3 +294,16 @@ fn bad_settings_get_one_line() {
         assert_eq!(p.check(1000).unwrap_err().to_string(), expected);
     }
 }
+
+#[test]
+fn rigl_refuses_missing_gradients() {
+    let mut p = pruner(params(ScheduleKind::Rigl));
+    let mut rng = Pcg64::seed_from_u64(2);
+    let rank = random(&mut rng);
+    let refs: Vec<&[f32]> = rank.iter().map(Vec::as_slice).collect();
+    let e = p.update(100, &Scores::rank(&refs)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "pruning scores given for 0 layers, but the pruner has 3"
+    );
+}
