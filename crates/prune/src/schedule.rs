@@ -58,7 +58,8 @@ impl PruneConfig {
     /// polynomial: t0 + k·frequency ≤ t1 and t1 itself; one_shot: t0; iterative: round r at
     /// t0 + ⌊r·(t1 − t0)/(rounds − 1)⌋ (t0 if rounds = 1); set, rigl: t0 + k·frequency ≤ t1,
     /// step 0 excepted (their mask is drawn at initialisation, not at an update); ste: every
-    /// step from t0 to the end of the run; static, none: never (static's mask is drawn at initialisation).
+    /// step from t0 to the end of the run; static, none: never (static's mask is drawn at
+    /// initialisation too).
     pub fn next_update_step(&self, from: u64) -> Option<u64> {
         let (t0, t1) = (self.start_step(), self.end_step());
         match self.schedule() {
