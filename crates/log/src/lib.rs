@@ -22,5 +22,6 @@ pub use proto::Event;
 pub use reader::{event_files, read_events, truncate_after};
 pub use record::masked_crc32c;
 pub use run_dir::{CHECKPOINTS_DIR, CONFIG_FILE, RunDir, SUMMARY_FILE};
-pub use summary::{EvalPoint, EvalStats, SparsityStats, Summary};
+pub use sparq_prune::SparsityReport;
+pub use summary::{EvalPoint, EvalStats, Summary};
 pub use writer::{DEFAULT_FLUSH_INTERVAL, EventWriter, FILE_VERSION};

@@ -1,6 +1,6 @@
 //! The Q-network without libtorch: its architecture ([`NetSpec`]), the layer table over one flat
 //! parameter vector ([`Layout`]), a plain-Rust forward pass for acting and evaluation
-//! ([`HostPolicy`]), and the sparsity census of its weights.
+//! ([`HostPolicy`]), and the sparsity of its weights ([`Layout::weight_sparsity`]).
 //!
 //! ```
 //! use sparq_policy::{HostPolicy, NetSpec, Scratch};
@@ -27,7 +27,6 @@ mod census;
 mod host;
 mod net;
 
-pub use census::WeightCensus;
 pub use host::{HostPolicy, Scratch, argmax};
 pub use net::{Layer, LayerKind, Layout, NetSpec};
 
