@@ -2,10 +2,11 @@
 //!
 //! Every environment writes its observation into a caller-owned `f32` slice, so stepping never
 //! allocates. Classic-control environments follow Gymnasium 1.4.0 to the last float; MinAtar games
-//! follow the `minatar` 1.0.15 package.
+//! follow the `minatar` 1.0.15 package. The `[env]` config section is [`EnvConfig`].
 
 mod error;
 pub mod gymnasium;
+mod params;
 mod registry;
 mod serde_exact;
 mod vector;
@@ -14,6 +15,7 @@ pub mod classic;
 pub mod minatar;
 
 pub use error::EnvError;
+pub use params::{EnvConfig, MAX_NUM_ENVS};
 pub use registry::{EnvFactory, EnvSpec, make, make_env, register_env, registered_ids, spec};
 pub use vector::{EpisodeStats, Parallelism, VecEnv, VecStep};
 

@@ -14,7 +14,7 @@ pub use net::{forward, init_params};
 pub use pruning::{flat_mask, layer_infos, layer_scores, weight_slices};
 // The plain-Rust network types, re-exported because the learner's API speaks them.
 pub use sparq_policy::{
-    HostPolicy, Layer, LayerKind, Layout, NetSpec, PolicyError, Scratch, WeightCensus, argmax,
+    HostPolicy, Layer, LayerKind, Layout, NetSpec, PolicyError, Scratch, argmax,
 };
 
 /// Errors of the agent; each displays as one line.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use sparq::{EVAL_SEED_OFFSET, EvalStats, Policy, SparsityStats};
+use sparq::{EVAL_SEED_OFFSET, EvalStats, Policy, SparsityReport};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -31,7 +31,7 @@ pub struct EvalArgs {
 struct EvalReport {
     eval: EvalStats,
     seed: u64,
-    sparsity: SparsityStats,
+    sparsity: SparsityReport,
     params_total: usize,
     params_nonzero: usize,
 }
@@ -52,13 +52,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .unwrap_or(policy.config().run.seed + EVAL_SEED_OFFSET);
     let returns = policy.evaluate(args.episodes, seed)?;
     let eval = EvalStats::from_returns(&returns).context("no episodes were run")?;
-    let (sparsity, census) = policy.sparsity();
     let report = EvalReport {
         eval,
         seed,
-        sparsity,
-        params_total: census.params_total,
-        params_nonzero: census.params_nonzero,
+        sparsity: policy.sparsity(),
+        params_total: policy.network().params().len(),
+        params_nonzero: policy.network().params_nonzero(),
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -286,7 +286,7 @@ impl Sweep<'_> {
 
     fn dense_row(&self, dense: &HostPolicy) -> Result<Row> {
         let stats = self.evaluate(dense)?;
-        let (sparsity, census) = sparsity_of(dense, self.config);
+        let sparsity = sparsity_of(dense, self.config);
         eprintln!(
             "sparq: dense: return {:.2} ± {:.2}",
             stats.return_mean, stats.return_std
@@ -296,8 +296,8 @@ impl Sweep<'_> {
             target_sparsity: 0.0,
             sparsity: sparsity.global,
             layers: sparsity.layers,
-            params_total: census.params_total,
-            params_nonzero: census.params_nonzero,
+            params_total: dense.params().len(),
+            params_nonzero: dense.params_nonzero(),
             eval: stats,
             finetune_steps: 0,
             checkpoint: None,
@@ -340,7 +340,7 @@ impl Sweep<'_> {
 
         let policy = HostPolicy::new(meta.net.clone(), learner.params_host()?)?;
         let stats = self.evaluate(&policy)?;
-        let (sparsity, census) = sparsity_of(&policy, &cfg_s);
+        let sparsity = sparsity_of(&policy, &cfg_s);
         eprintln!(
             "sparq: sparsity {s}: measured {:.4}, return {:.2} ± {:.2}",
             sparsity.global, stats.return_mean, stats.return_std
@@ -377,8 +377,8 @@ impl Sweep<'_> {
             target_sparsity: s,
             sparsity: sparsity.global,
             layers: sparsity.layers,
-            params_total: census.params_total,
-            params_nonzero: census.params_nonzero,
+            params_total: policy.params().len(),
+            params_nonzero: policy.params_nonzero(),
             eval: stats,
             finetune_steps: args.finetune_steps,
             checkpoint: saved

@@ -1,17 +1,12 @@
 //! Validation: [`Config::check`] turns a raw config into a [`CheckedConfig`], the only form the
-//! trainer accepts, so every range below holds wherever a `CheckedConfig` exists.
+//! trainer accepts. It checks `[run]` and `[agent]` here, runs the `check()` of every section a
+//! component owns, then what spans sections; every range holds wherever a `CheckedConfig` exists.
 
 use crate::{Config, ConfigError, MemoryEstimate};
-use std::fmt::Display;
+use sparq_params::{ParamError, at_least_one, fmt_f, invalid, positive, range, unit};
 
-/// Most envs one run may step at once.
-pub const MAX_NUM_ENVS: usize = 4096;
-/// Widest hidden layer or conv layer, after `network.width_multiplier`.
-pub const MAX_WIDTH: usize = 65536;
-/// Largest `network.width_multiplier`.
-pub const MAX_WIDTH_MULTIPLIER: f64 = 64.0;
-/// Largest `agent.buffer_size`: the replay buffer's own capacity limit (`sparq_replay::MAX_CAPACITY`).
-pub const MAX_BUFFER_SIZE: usize = 1 << 32;
+/// Largest `agent.buffer_size`: the replay buffer's own capacity limit.
+pub const MAX_BUFFER_SIZE: usize = sparq_replay::MAX_CAPACITY;
 
 /// Most libtorch threads: 4 per core, and never fewer than 256 allowed (so a config that runs on
 /// a big machine also checks on a small one). At 100000 libtorch spent minutes making threads.
@@ -58,19 +53,20 @@ impl Config {
     }
 
     fn check_here(&self) -> Result<CheckedConfig, ConfigError> {
-        self.check_run_env()?;
+        self.check_run()?;
+        self.env.check()?;
         self.check_agent()?;
-        self.check_network()?;
-        self.check_log()?;
+        self.network.check()?;
+        self.log.check()?;
         let total_gradient_steps = crate::clock::total_gradient_steps(self).ok_or_else(|| {
-            invalid(
+            ConfigError::from(invalid(
                 "agent.gradient_steps",
                 self.agent.gradient_steps,
                 format!(
                     "makes more gradient steps than u64 counts with run.total_steps = {}",
                     self.run.total_steps
                 ),
-            )
+            ))
         })?;
         if total_gradient_steps == 0 {
             let a = &self.agent;
@@ -82,7 +78,8 @@ impl Config {
                     a.learning_starts,
                     crate::clock::final_env_step(self)
                 ),
-            ));
+            )
+            .into());
         }
         let prune = self.prune.check(total_gradient_steps)?;
         // A Gymnasium id would start a Python worker just to learn the observation shape: the
@@ -128,8 +125,8 @@ impl Config {
         })
     }
 
-    fn check_run_env(&self) -> Result<(), ConfigError> {
-        let (run, env) = (&self.run, &self.env);
+    fn check_run(&self) -> Result<(), ParamError> {
+        let run = &self.run;
         let max_threads = max_torch_threads();
         range(
             run.torch_threads <= max_threads,
@@ -143,26 +140,10 @@ impl Config {
             "run.total_steps",
             run.total_steps,
             "1..=2^53",
-        )?;
-        if env.python.trim().is_empty() {
-            return Err(invalid(
-                "env.python",
-                "\"\"",
-                "must name a Python interpreter",
-            ));
-        }
-        if env.id.trim().is_empty() {
-            return Err(invalid("env.id", "\"\"", "must name an environment"));
-        }
-        range(
-            (1..=MAX_NUM_ENVS).contains(&env.num_envs),
-            "env.num_envs",
-            env.num_envs,
-            format!("1..={MAX_NUM_ENVS}"),
         )
     }
 
-    fn check_agent(&self) -> Result<(), ConfigError> {
+    fn check_agent(&self) -> Result<(), ParamError> {
         let a = &self.agent;
         unit("agent.gamma", a.gamma)?;
         positive("agent.lr", a.lr)?;
@@ -245,54 +226,6 @@ impl Config {
         unit("agent.per_beta0", a.per_beta0)?;
         positive("agent.per_eps", a.per_eps)
     }
-
-    fn check_network(&self) -> Result<(), ConfigError> {
-        let n = &self.network;
-        let m = n.width_multiplier;
-        range(
-            m > 0.0 && m <= MAX_WIDTH_MULTIPLIER,
-            "network.width_multiplier",
-            fmt_f(m),
-            format!("(0, {MAX_WIDTH_MULTIPLIER}]"),
-        )?;
-        for (list, widths) in [
-            ("network.hidden", &n.hidden),
-            ("network.conv_channels", &n.conv_channels),
-        ] {
-            for (i, &w) in widths.iter().enumerate() {
-                let key = format!("{list}[{i}]");
-                range(
-                    (1..=MAX_WIDTH).contains(&w),
-                    &key,
-                    w,
-                    format!("1..={MAX_WIDTH}"),
-                )?;
-                let scaled = n.scaled_width(w);
-                range(
-                    scaled <= MAX_WIDTH,
-                    &key,
-                    w,
-                    format!(
-                        "1..={MAX_WIDTH} after network.width_multiplier ({} × {w} = {scaled})",
-                        fmt_f(m)
-                    ),
-                )?;
-            }
-        }
-        Ok(())
-    }
-
-    fn check_log(&self) -> Result<(), ConfigError> {
-        let l = &self.log;
-        at_least_one("log.log_interval", l.log_interval)?;
-        range(
-            l.eval_interval == 0 || l.eval_episodes >= 1,
-            "log.eval_episodes",
-            l.eval_episodes,
-            ">= 1 when log.eval_interval > 0",
-        )?;
-        at_least_one("log.final_eval_episodes", u64::from(l.final_eval_episodes))
-    }
 }
 
 /// Largest `run.total_steps`: 2^53, the largest count every step of which an f64 holds exactly.
@@ -304,52 +237,4 @@ pub(crate) fn allowed_range(key: &str) -> String {
         "run.total_steps" => "1..=2^53".to_owned(),
         _ => format!("0..={} (TOML integers are signed 64-bit)", i64::MAX),
     }
-}
-
-fn range(
-    ok: bool,
-    key: &str,
-    value: impl Display,
-    allowed: impl Display,
-) -> Result<(), ConfigError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::Range {
-            key: key.to_owned(),
-            value: value.to_string(),
-            allowed: allowed.to_string(),
-        })
-    }
-}
-
-fn invalid(key: &str, value: impl Display, requirement: impl Display) -> ConfigError {
-    ConfigError::Invalid {
-        key: key.to_owned(),
-        value: value.to_string(),
-        requirement: requirement.to_string(),
-    }
-}
-
-/// `[0, 1]`; written so NaN fails.
-fn unit(key: &str, v: f64) -> Result<(), ConfigError> {
-    range((0.0..=1.0).contains(&v), key, fmt_f(v), "[0, 1]")
-}
-
-/// `> 0` and finite; written so NaN fails.
-fn positive(key: &str, v: f64) -> Result<(), ConfigError> {
-    if v > 0.0 && v.is_finite() {
-        Ok(())
-    } else {
-        Err(invalid(key, fmt_f(v), "must be > 0 and finite"))
-    }
-}
-
-fn at_least_one(key: &str, v: u64) -> Result<(), ConfigError> {
-    range(v >= 1, key, v, ">= 1")
-}
-
-/// Floats as Rust's `{:?}` writes them: shortest round-trip, exponent for tiny/huge values.
-fn fmt_f(v: f64) -> String {
-    format!("{v:?}")
 }

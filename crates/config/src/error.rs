@@ -35,21 +35,10 @@ pub enum ConfigError {
     #[error("override '{}': {}", one_line(&clip(.spec)), one_line(.message))]
     Override { spec: String, message: String },
 
-    /// A numeric value lies outside its allowed range.
-    #[error("{key} = {value} is out of range: allowed {allowed}")]
-    Range {
-        key: String,
-        value: String,
-        allowed: String,
-    },
-
-    /// A value breaks a requirement that is not a plain range (`must be > 0 and finite`, ...).
-    #[error("{key} = {value} {requirement}")]
-    Invalid {
-        key: String,
-        value: String,
-        requirement: String,
-    },
+    /// A value outside its allowed range, or breaking a requirement (`must be > 0 and finite`),
+    /// found by the check of its section. Transparent: its message is the whole line.
+    #[error(transparent)]
+    Param(#[from] sparq_params::ParamError),
 
     /// The `[prune]` section does not resolve against this run's training length.
     /// Transparent: its message is the whole line, so it must not also come back as a cause.
@@ -93,7 +82,7 @@ impl ConfigError {
     /// The dotted key a range or requirement error is about.
     pub(crate) fn key(&self) -> Option<&str> {
         match self {
-            ConfigError::Range { key, .. } | ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::Param(e) => Some(e.key()),
             ConfigError::Prune(sparq_prune::PruneError::OutOfRange { key, .. }) => Some(key),
             _ => None,
         }
@@ -102,11 +91,10 @@ impl ConfigError {
     /// What is wrong with the value, without `key = value` (for a `--set` that shows both).
     fn detail(&self) -> Option<String> {
         match self {
-            ConfigError::Range { allowed, .. }
-            | ConfigError::Prune(sparq_prune::PruneError::OutOfRange { allowed, .. }) => {
+            ConfigError::Param(e) => Some(e.detail()),
+            ConfigError::Prune(sparq_prune::PruneError::OutOfRange { allowed, .. }) => {
                 Some(format!("out of range: allowed {allowed}"))
             }
-            ConfigError::Invalid { requirement, .. } => Some(requirement.clone()),
             _ => None,
         }
     }

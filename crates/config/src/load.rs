@@ -6,6 +6,7 @@ use crate::origin::Origin;
 use crate::overrides::Override;
 use crate::{Config, ConfigError};
 use serde_path_to_error::Segment;
+use sparq_params::ParamError;
 use std::path::Path;
 use toml::Table;
 
@@ -126,7 +127,7 @@ fn integer_too_large(text: &str, line: usize, at: &str) -> Option<ConfigError> {
         None => key.to_owned(),
     };
     let error = if key == "run.seed" {
-        ConfigError::Invalid {
+        ParamError::Invalid {
             key,
             value: clip(value),
             requirement: format!(
@@ -136,7 +137,7 @@ fn integer_too_large(text: &str, line: usize, at: &str) -> Option<ConfigError> {
             ),
         }
     } else {
-        ConfigError::Range {
+        ParamError::Range {
             allowed: crate::check::allowed_range(&key),
             key: clip(&key),
             value: clip(value),
@@ -145,7 +146,7 @@ fn integer_too_large(text: &str, line: usize, at: &str) -> Option<ConfigError> {
     Some(ConfigError::Located {
         at: at.to_owned(),
         exact_key: false,
-        error: Box::new(error),
+        error: Box::new(error.into()),
     })
 }
 
@@ -176,7 +177,7 @@ fn deserialize(table: Table, origin: &str, overrides: &[Override]) -> Result<Con
     if let Some(value) = digits_too_large(&raw) {
         // A u64 above i64::MAX reaches serde as a string (TOML cannot hold it as an integer).
         let key = dotted(&key);
-        let error = ConfigError::Range {
+        let error = ParamError::Range {
             allowed: crate::check::allowed_range(&key),
             key,
             value,
@@ -184,13 +185,13 @@ fn deserialize(table: Table, origin: &str, overrides: &[Override]) -> Result<Con
         let located = overrides
             .iter()
             .rev()
-            .find(|o| o.path.join(".") == error.key().unwrap_or(""))
+            .find(|o| o.path.join(".") == error.key())
             .map(|o| (format!("--set {}", clip(&o.spec)), true));
         let (at, exact_key) = located.unwrap_or_else(|| (origin.to_owned(), false));
         return Err(ConfigError::Located {
             at,
             exact_key,
-            error: Box::new(error),
+            error: Box::new(error.into()),
         });
     }
     let (message, unknown_key) = match parse_unknown(&raw, "unknown field `") {

@@ -1,8 +1,19 @@
-//! The config schema: one struct per TOML section, and the defaults (all of them, here only).
+//! The config schema: one field per TOML section. The sections a libtorch-free component
+//! reads are that component's own (`[env]` in sparq-envs, `[network]` in sparq-policy,
+//! `[prune]` in sparq-prune, `[log]` in sparq-log, each with its defaults and `check()`); the
+//! two defined here are the run itself and the agent's.
 //!
-//! `configs/reference.toml` documents every key; a test keeps it equal to these defaults.
+//! `[agent]` stays here because its reader, sparq-agent, links libtorch and this crate must not;
+//! its replay keys (`buffer_size`, `batch_size`, `n_step`, `per_*`) stay beside the learner's
+//! because TOML keeps them in the one `[agent]` table, and serde cannot split a table across
+//! structs (`flatten`) while still refusing unknown keys (`deny_unknown_fields`).
+//!
+//! `configs/reference.toml` documents every key; a test keeps it equal to the defaults.
 
 use serde::{Deserialize, Serialize};
+use sparq_envs::EnvConfig;
+use sparq_log::LogConfig;
+use sparq_policy::NetworkConfig;
 
 /// The whole experiment config, one field per TOML section.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -60,18 +71,6 @@ pub enum Loss {
     Mse,
 }
 
-/// The hidden-layer activation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    #[default]
-    Relu,
-    Tanh,
-    Elu,
-    Gelu,
-    LeakyRelu,
-}
-
 /// `[run]`: seed, length and compute.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -96,30 +95,6 @@ impl Default for RunConfig {
             device: Device::Auto,
             torch_threads: 1,
             allow_large_memory: false,
-        }
-    }
-}
-
-/// `[env]`: which environment, how many copies stepped together.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EnvConfig {
-    pub id: String,
-    pub num_envs: usize,
-    /// Python interpreter for `gymnasium:<id>` environments (one worker process per env).
-    pub python: String,
-    /// Python module the workers import before `gymnasium.make` (your own registered envs);
-    /// empty for none.
-    pub python_module: String,
-}
-
-impl Default for EnvConfig {
-    fn default() -> Self {
-        Self {
-            id: "CartPole-v1".to_owned(),
-            num_envs: 1,
-            python: "python3".to_owned(),
-            python_module: String::new(),
         }
     }
 }
@@ -195,86 +170,6 @@ impl Default for AgentConfig {
             per_alpha: 0.6,
             per_beta0: 0.4,
             per_eps: 1e-6,
-        }
-    }
-}
-
-/// `[network]`: the Q-network's shape.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NetworkConfig {
-    /// Widths of the fully connected hidden layers (may be empty: a linear Q-function).
-    pub hidden: Vec<usize>,
-    pub activation: Activation,
-    /// Channels of the 3x3 stride-1 conv layers used for image observations.
-    pub conv_channels: Vec<usize>,
-    /// Scales every hidden and conv width: `max(1, round(width * width_multiplier))`.
-    pub width_multiplier: f64,
-}
-
-impl Default for NetworkConfig {
-    fn default() -> Self {
-        Self {
-            hidden: vec![64, 64],
-            activation: Activation::Relu,
-            conv_channels: vec![16],
-            width_multiplier: 1.0,
-        }
-    }
-}
-
-impl NetworkConfig {
-    /// One layer width after `width_multiplier`: rounded, at least 1.
-    pub fn scaled_width(&self, width: usize) -> usize {
-        // f64 is exact for any layer width a network can have; the cast saturates.
-        ((width as f64 * self.width_multiplier).round() as usize).max(1)
-    }
-
-    /// `hidden` after `width_multiplier`.
-    pub fn scaled_hidden(&self) -> Vec<usize> {
-        self.hidden.iter().map(|&w| self.scaled_width(w)).collect()
-    }
-
-    /// `conv_channels` after `width_multiplier`.
-    pub fn scaled_conv_channels(&self) -> Vec<usize> {
-        self.conv_channels
-            .iter()
-            .map(|&w| self.scaled_width(w))
-            .collect()
-    }
-}
-
-/// `[log]`: what is logged, evaluated and saved, and how often (all intervals in env steps).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    pub log_interval: u64,
-    /// 0 = no periodic evaluation.
-    pub eval_interval: u64,
-    pub eval_episodes: u32,
-    pub final_eval_episodes: u32,
-    /// 0 = only the final checkpoint.
-    pub checkpoint_interval: u64,
-    /// 0 = no weight histograms.
-    pub histogram_interval: u64,
-    /// Store the replay buffer in checkpoints so a resume is exact.
-    pub save_replay: bool,
-    /// Keep the policy of the best periodic evaluation as `checkpoints/best` (SB3's
-    /// EvalCallback `best_model`); the final evaluation still reports the last policy.
-    pub save_best: bool,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        Self {
-            log_interval: 1000,
-            eval_interval: 10_000,
-            eval_episodes: 10,
-            final_eval_episodes: 100,
-            checkpoint_interval: 0,
-            histogram_interval: 10_000,
-            save_replay: true,
-            save_best: true,
         }
     }
 }

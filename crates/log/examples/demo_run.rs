@@ -4,12 +4,13 @@
 //!   cargo run -p sparq-log --example demo_run -- /tmp/demo-run
 //!   scripts/dev/check-tensorboard /tmp/demo-run --scalars train/loss ... --histograms weights/fc1
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sparq_log::{EvalStats, EventWriter, LogError, RunDir, SparsityStats, Summary};
+use sparq_log::{EvalStats, EventWriter, LogError, RunDir, SparsityReport, Summary};
 
 const LAYERS: [(&str, usize); 3] = [("fc1", 4 * 64), ("fc2", 64 * 64), ("out", 64 * 2)];
+/// Stand-in weights of every layer for the summary: half of them pruned.
+const HALF_ZERO: [f32; 2] = [0.0, 1.0];
 
 fn main() {
     let Some(dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
@@ -41,13 +42,9 @@ fn run(dir: PathBuf) -> Result<(), LogError> {
         wall_s: 7.5,
         sps: 1333.3,
         eval: EvalStats::from_returns(&returns).expect("four returns"),
-        sparsity: SparsityStats {
-            global: 0.5,
-            layers: LAYERS
-                .iter()
-                .map(|(n, _)| (n.to_string(), 0.5))
-                .collect::<BTreeMap<_, _>>(),
-        },
+        sparsity: SparsityReport::from_weights(
+            LAYERS.iter().map(|&(n, _)| (n, &HALF_ZERO[..], true)),
+        ),
         evals: Vec::new(),
         best: None,
     })?;

@@ -1,8 +1,7 @@
 //! The `summary.json` a finished run leaves behind.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
+use sparq_prune::SparsityReport;
 
 /// Headline figures of a finished (or interrupted) run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -12,7 +11,9 @@ pub struct Summary {
     /// Environment steps per second over the whole run.
     pub sps: f64,
     pub eval: EvalStats,
-    pub sparsity: SparsityStats,
+    /// Weight sparsity of the final policy (exact zeros): every layer, `global` over the
+    /// prunable ones.
+    pub sparsity: SparsityReport,
     /// The periodic greedy evaluations during training, in order (for time-to-solve).
     #[serde(default)]
     pub evals: Vec<EvalPoint>,
@@ -39,13 +40,6 @@ pub struct EvalStats {
     pub return_std: f64,
     pub return_min: f64,
     pub return_max: f64,
-}
-
-/// Fraction of pruned weights, overall and per prunable layer.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SparsityStats {
-    pub global: f64,
-    pub layers: BTreeMap<String, f64>,
 }
 
 impl EvalStats {
@@ -132,17 +126,12 @@ mod tests {
 
     #[test]
     fn json_round_trip_and_field_names() {
-        let mut layers = BTreeMap::new();
-        layers.insert("fc1".to_owned(), 0.5);
         let s = Summary {
             env_steps: 50_000,
             wall_s: 33.5,
             sps: 1492.5,
             eval: EvalStats::from_returns(&[10.0, 20.0]).unwrap(),
-            sparsity: SparsityStats {
-                global: 0.5,
-                layers,
-            },
+            sparsity: SparsityReport::from_weights([("fc1", &[0.0, 1.0][..], true)]),
             evals: Vec::new(),
             best: None,
         };

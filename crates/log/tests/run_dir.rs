@@ -1,8 +1,6 @@
 //! Run directory layout, refusal to reuse a run, and summary.json.
 
-use std::collections::BTreeMap;
-
-use sparq_log::{EvalStats, EventWriter, LogError, RunDir, SparsityStats, Summary};
+use sparq_log::{EvalStats, EventWriter, LogError, RunDir, SparsityReport, Summary};
 
 fn summary() -> Summary {
     Summary {
@@ -10,10 +8,7 @@ fn summary() -> Summary {
         wall_s: 2.0,
         sps: 500.0,
         eval: EvalStats::from_returns(&[1.0, 3.0]).unwrap(),
-        sparsity: SparsityStats {
-            global: 0.25,
-            layers: BTreeMap::from([("fc1".to_owned(), 0.25)]),
-        },
+        sparsity: SparsityReport::from_weights([("fc1", &[0.0, 1.0, 2.0, 3.0][..], true)]),
         evals: Vec::new(),
         best: None,
     }
@@ -149,4 +144,21 @@ fn create_refuses_a_directory_of_other_things_but_not_an_empty_or_abandoned_one(
     drop(sparq_log::RunDir::create(&empty).unwrap());
     // What a start killed before its config.toml leaves (lock, empty checkpoints/) is reusable.
     sparq_log::RunDir::create(&empty).unwrap();
+}
+
+#[test]
+fn summaries_written_before_the_sparsity_counts_still_read() {
+    // A real run's summary.json (cartpole_gmp sweep, 90 % GMP, seed 1) from before `sparsity`
+    // had `pruned` and `total`: `sparq report` must keep reading such sweeps.
+    let text = include_str!("fixtures/summary_before_counts.json");
+    let s: Summary = serde_json::from_str(text).unwrap();
+    assert_eq!(s.sparsity.global, 0.900002981870229);
+    assert_eq!(s.sparsity.layers["fc1"], 0.9038238525390625);
+    assert_eq!((s.sparsity.pruned, s.sparsity.total), (0, 0));
+    assert_eq!(s.eval.return_mean, 499.74);
+    // Written back, it keeps every figure it had.
+    let again: serde_json::Value = serde_json::to_value(&s).unwrap();
+    let old: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(again["sparsity"]["layers"], old["sparsity"]["layers"]);
+    assert_eq!(again["evals"], old["evals"]);
 }

@@ -5,10 +5,8 @@
 //! rayon run episodes on every core (tch tensors are not `Sync`). Tests check that it agrees with
 //! the libtorch forward.
 
-use sparq_config::Activation;
-
-use crate::PolicyError;
 use crate::net::{LayerKind, Layout, NetSpec};
+use crate::{Activation, PolicyError};
 
 /// Read-only policy, shareable across threads; per-thread buffers live in [`Scratch`].
 #[derive(Debug, Clone)]

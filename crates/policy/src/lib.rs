@@ -1,10 +1,10 @@
 //! The Q-network without libtorch: its architecture ([`NetSpec`]), the layer table over one flat
 //! parameter vector ([`Layout`]), a plain-Rust forward pass for acting and evaluation
-//! ([`HostPolicy`]), and the sparsity census of its weights.
+//! ([`HostPolicy`]), the sparsity of its weights ([`Layout::weight_sparsity`]), and the
+//! `[network]` config section it is built from ([`NetworkConfig`]).
 //!
 //! ```
-//! use sparq_policy::{HostPolicy, NetSpec, Scratch};
-//! use sparq_config::Activation;
+//! use sparq_policy::{Activation, HostPolicy, NetSpec, Scratch};
 //! use sparq_envs::ObsSpace;
 //!
 //! let spec = NetSpec {
@@ -26,10 +26,11 @@
 mod census;
 mod host;
 mod net;
+mod params;
 
-pub use census::WeightCensus;
 pub use host::{HostPolicy, Scratch, argmax};
 pub use net::{Layer, LayerKind, Layout, NetSpec};
+pub use params::{Activation, MAX_WIDTH, MAX_WIDTH_MULTIPLIER, NetworkConfig};
 
 /// A network spec or parameter vector that does not fit; displays as one line.
 #[derive(Debug, thiserror::Error)]

@@ -6,10 +6,9 @@
 //! whatever the depth, and checkpoints store a single tensor with a stable layout.
 
 use serde::{Deserialize, Serialize};
-use sparq_config::{Activation, NetworkConfig};
 use sparq_envs::ObsSpace;
 
-use crate::PolicyError;
+use crate::{Activation, NetworkConfig, PolicyError};
 
 /// Everything needed to rebuild a Q-network; stored in checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Result;
 use rayon::prelude::*;
 use sparq_config::Config;
-use sparq_log::SparsityStats;
-use sparq_policy::{HostPolicy, Scratch, WeightCensus};
+use sparq_policy::{HostPolicy, Scratch};
+use sparq_prune::SparsityReport;
 use sparq_runstate::CheckpointMeta;
 
 /// Safety cap for environments without a time limit (a greedy policy can stall forever).
@@ -46,9 +46,8 @@ pub fn evaluate(policy: &HostPolicy, env_id: &str, episodes: u32, seed: u64) -> 
 
 /// Sparsity of a policy's weights as measured from exact zeros; `global` covers the layers the
 /// run's `[prune]` section makes prunable (all weight layers for dense runs).
-pub fn sparsity_of(policy: &HostPolicy, config: &Config) -> (SparsityStats, WeightCensus) {
+pub fn sparsity_of(policy: &HostPolicy, config: &Config) -> SparsityReport {
     let layout = policy.spec().layout();
-    let census = WeightCensus::of(&layout, policy.params());
     let p = &config.prune;
     let prunable = sparq_prune::select_layers(
         &sparq_agent::layer_infos(&layout),
@@ -58,9 +57,7 @@ pub fn sparsity_of(policy: &HostPolicy, config: &Config) -> (SparsityStats, Weig
     )
     .ok();
     let prunable = prunable.filter(|_| p.schedule != sparq_prune::ScheduleKind::None);
-    let global = census.global(&layout, prunable.as_deref());
-    let layers = census.layers.iter().cloned().collect();
-    (SparsityStats { global, layers }, census)
+    layout.weight_sparsity(policy.params(), prunable.as_deref())
 }
 
 /// A trained greedy policy with the record of the run that made it.
@@ -120,7 +117,7 @@ impl Policy {
     }
 
     /// Weight sparsity per layer and over the prunable layers.
-    pub fn sparsity(&self) -> (SparsityStats, WeightCensus) {
+    pub fn sparsity(&self) -> SparsityReport {
         sparsity_of(&self.net, &self.config)
     }
 

@@ -34,6 +34,6 @@ pub use trainer::{
 
 pub use sparq_config::{CheckedConfig, Config, ConfigError};
 pub use sparq_envs::{Env, EnvError, ObsSpace, Step, make_env, register_env};
-pub use sparq_log::{EvalPoint, EvalStats, SparsityStats, Summary};
+pub use sparq_log::{EvalPoint, EvalStats, SparsityReport, Summary};
 pub use sparq_policy::{HostPolicy, NetSpec, Scratch};
 pub use sparq_runstate::CheckpointMeta;

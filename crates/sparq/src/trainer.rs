@@ -554,7 +554,7 @@ impl Trainer {
             eval.return_mean,
             self.s.env_steps as i64,
         )?;
-        let (sparsity, _) = sparsity_of(&self.policy, &c);
+        let sparsity = sparsity_of(&self.policy, &c);
         let summary = Summary {
             env_steps: self.s.env_steps,
             wall_s,
