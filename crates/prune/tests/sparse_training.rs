@@ -199,7 +199,7 @@ fn erk_initial_masks_follow_the_erk_allocation() {
     }
     // Small layers are denser than the big one under ERK.
     let s = p.report();
-    assert!(s.layers[1].1 > s.layers[0].1 && (s.global - 0.9).abs() < 0.01);
+    assert!(s.layers["fc1"] > s.layers["fc0"] && (s.global - 0.9).abs() < 0.01);
 }
 
 #[test]
