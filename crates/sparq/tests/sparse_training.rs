@@ -52,7 +52,44 @@ fn state_of(l: &Learner, name: &str) -> Vec<f32> {
 
 /// A learner and pruner set up as the trainer sets them up, and a replay buffer of 1,500 random
 /// CartPole transitions.
-fn setup(cfg: &CheckedConfig) -> (Learner, Pruner, ReplayBuffer) {
+struct Rig {
+    cfg: CheckedConfig,
+    learner: Learner,
+    pruner: Pruner,
+    replay: ReplayBuffer,
+    rng: Pcg64,
+    batch: Batch,
+}
+
+impl Rig {
+    /// One learning step as the trainer takes it; what the masks' update changed, if one was due.
+    fn learn(&mut self) -> Option<sparq_prune::MaskChanges> {
+        experience::learn(
+            &mut self.learner,
+            Some(&mut self.pruner),
+            &mut self.replay,
+            &self.cfg.config().agent,
+            0.4,
+            &mut self.rng,
+            &mut self.batch,
+        )
+        .unwrap()
+    }
+}
+
+fn setup(cfg: CheckedConfig) -> Rig {
+    let (learner, pruner, replay) = parts(&cfg);
+    Rig {
+        cfg,
+        learner,
+        pruner,
+        replay,
+        rng: Pcg64::seed_from_u64(4),
+        batch: Batch::default(),
+    }
+}
+
+fn parts(cfg: &CheckedConfig) -> (Learner, Pruner, ReplayBuffer) {
     let c = cfg.config();
     let mut envs = VecEnv::new(&c.env.id, 1).unwrap();
     envs.reset(3);
@@ -84,25 +121,14 @@ fn zeros(v: &[f32]) -> usize {
 #[test]
 fn set_and_rigl_rewire_real_updates_at_constant_sparsity_and_grow_from_zero() {
     for schedule in ["set", "rigl"] {
-        let cfg = config(schedule, &[]);
-        let (mut learner, mut pruner, mut replay) = setup(&cfg);
-        let a = &cfg.config().agent;
-        let (mut rng, mut batch) = (Pcg64::seed_from_u64(4), Batch::default());
-        let pruned = zeros(&learner.mask_host().unwrap());
+        let mut rig = setup(config(schedule, &[]));
+        let pruned = zeros(&rig.learner.mask_host().unwrap());
         assert!(pruned > 0, "{schedule}: sparse from the first step");
         let mut rewired = 0;
         for _ in 0..200 {
-            let mask_before = learner.mask_host().unwrap();
-            let change = experience::learn(
-                &mut learner,
-                Some(&mut pruner),
-                &mut replay,
-                a,
-                0.4,
-                &mut rng,
-                &mut batch,
-            )
-            .unwrap();
+            let mask_before = rig.learner.mask_host().unwrap();
+            let change = rig.learn();
+            let learner = &rig.learner;
             let step = learner.grad_steps;
             let mask = learner.mask_host().unwrap();
             assert_eq!(
@@ -153,23 +179,12 @@ fn set_and_rigl_rewire_real_updates_at_constant_sparsity_and_grow_from_zero() {
 
 #[test]
 fn ste_computes_with_the_top_k_of_its_dense_weights_every_step() {
-    let cfg = config("ste", &["prune.end=0.3"]);
-    let (mut learner, mut pruner, mut replay) = setup(&cfg);
-    let a = &cfg.config().agent;
-    let (mut rng, mut batch) = (Pcg64::seed_from_u64(5), Batch::default());
+    let mut rig = setup(config("ste", &["prune.end=0.3"]));
     let mut came_back = 0;
     for _ in 0..200 {
-        let mask_before = learner.mask_host().unwrap();
-        let change = experience::learn(
-            &mut learner,
-            Some(&mut pruner),
-            &mut replay,
-            a,
-            0.4,
-            &mut rng,
-            &mut batch,
-        )
-        .unwrap();
+        let mask_before = rig.learner.mask_host().unwrap();
+        let change = rig.learn();
+        let learner = &rig.learner;
         assert!(change.is_some(), "STE updates its mask every step");
         let (mask, params) = (learner.mask_host().unwrap(), learner.params_host().unwrap());
         let dense = state_of(&learner, "ste.dense");
@@ -180,8 +195,8 @@ fn ste_computes_with_the_top_k_of_its_dense_weights_every_step() {
             .filter(|&i| mask[i] == 1.0 && mask_before[i] == 0.0)
             .count();
     }
-    let target = pruner.config().target_at(learner.grad_steps);
-    let sparsity = pruner.report().global;
+    let target = rig.pruner.config().target_at(rig.learner.grad_steps);
+    let sparsity = rig.pruner.report().global;
     assert!((sparsity - target).abs() < 0.01, "{sparsity} vs {target}");
     assert!(came_back > 0, "no pruned weight ever came back under STE");
 }
