@@ -538,6 +538,15 @@ impl Learner {
         Ok(v)
     }
 
+    /// One tensor of [`Learner::state_host`] by name (`optim.first`, `ste.dense`, ...).
+    pub fn state_tensor_host(&self, name: &str) -> Result<Option<Vec<f32>>, AgentError> {
+        Ok(self
+            .state_host()?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v))
+    }
+
     /// Sets the learning rate for the next updates (`agent.lr_schedule`).
     pub fn set_lr(&mut self, lr: f64) {
         self.optimizer.set_lr(lr);

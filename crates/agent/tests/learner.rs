@@ -332,14 +332,11 @@ fn td_errors_match_the_loss_inputs() {
     let _ = Kind::Float;
 }
 
-/// The named tensor of a learner's checkpoint state.
+/// The named tensor of the learner's checkpoint state.
 fn state_of(l: &Learner, name: &str) -> Vec<f32> {
-    l.state_host()
+    l.state_tensor_host(name)
         .unwrap()
-        .into_iter()
-        .find(|(n, _)| n == name)
         .unwrap_or_else(|| panic!("no tensor '{name}'"))
-        .1
 }
 
 #[test]

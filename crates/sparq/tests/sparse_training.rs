@@ -42,12 +42,9 @@ fn config(schedule: &str, extra: &[&str]) -> CheckedConfig {
 
 /// The named tensor of the learner's checkpoint state.
 fn state_of(l: &Learner, name: &str) -> Vec<f32> {
-    l.state_host()
+    l.state_tensor_host(name)
         .unwrap()
-        .into_iter()
-        .find(|(n, _)| n == name)
         .unwrap_or_else(|| panic!("no tensor '{name}'"))
-        .1
 }
 
 /// A learner and pruner set up as the trainer sets them up, and a replay buffer of 1,500 random
