@@ -104,6 +104,10 @@ struct SanityStep {
     /// Per method: mean over states of the Spearman correlation between |map| of this network
     /// and |map| of the trained one (`null` where every state's map is constant).
     spearman: Vec<(Method, Option<f64>)>,
+    /// The same over the features whose input is nonzero only. On sparse binary frames
+    /// (MinAtar) gradient × input, integrated gradients and occlusion are zero wherever the
+    /// input is, whatever the weights, and that shared pattern alone makes `spearman` high.
+    spearman_active: Vec<(Method, Option<f64>)>,
 }
 
 pub fn run(args: ExplainArgs) -> Result<()> {
@@ -307,23 +311,38 @@ fn sanity_check(
         let spearman = trained
             .iter()
             .zip(&maps)
-            .map(|(t, r)| (t.method, mean_spearman(&t.values, &r.values, d)))
+            .map(|(t, r)| (t.method, mean_spearman(&t.values, &r.values, d, None)))
+            .collect();
+        let spearman_active = trained
+            .iter()
+            .zip(&maps)
+            .map(|(t, r)| (t.method, mean_spearman(&t.values, &r.values, d, Some(states))))
             .collect();
         steps.push(SanityStep {
             reinitialised: done.clone(),
             spearman,
+            spearman_active,
         });
     }
     Ok(steps)
 }
 
-/// Mean over states of Spearman(|a_i|, |b_i|), skipping states where either map is constant.
-fn mean_spearman(a: &[f32], b: &[f32], d: usize) -> Option<f64> {
-    let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+/// Mean over states of Spearman(|a_i|, |b_i|), skipping states where either map is constant;
+/// with `active`, over the features whose input (in `active`) is nonzero only.
+fn mean_spearman(a: &[f32], b: &[f32], d: usize, active: Option<&[f32]>) -> Option<f64> {
+    let pick = |v: &[f32], i: usize| -> Vec<f32> {
+        let x = active.map(|s| &s[i * d..(i + 1) * d]);
+        v.iter()
+            .enumerate()
+            .filter(|(j, _)| x.is_none_or(|x| x[*j] != 0.0))
+            .map(|(_, v)| v.abs())
+            .collect()
+    };
     let rs: Vec<f64> = a
         .chunks(d)
         .zip(b.chunks(d))
-        .filter_map(|(x, y)| saliency::spearman(&abs(x), &abs(y)))
+        .enumerate()
+        .filter_map(|(i, (x, y))| saliency::spearman(&pick(x, i), &pick(y, i)))
         .collect();
     (!rs.is_empty()).then(|| rs.iter().sum::<f64>() / rs.len() as f64)
 }
@@ -365,15 +384,20 @@ impl Report {
                 s.push_str(&format!(" {:>20}", m.label()));
             }
             s.push('\n');
-            for step in &p.sanity {
-                s.push_str(&format!("  {:<22}", clip(&format!("…{}", step.reinitialised.last().map_or("", |x| x)), 22)));
-                for (_, r) in &step.spearman {
-                    match r {
-                        Some(r) => s.push_str(&format!(" {r:>20.3}")),
-                        None => s.push_str(&format!(" {:>20}", "—")),
+            for (title, active) in [("all features", false), ("nonzero inputs only", true)] {
+                s.push_str(&format!("  over {title}:\n"));
+                for step in &p.sanity {
+                    let layer = step.reinitialised.last().map_or("", |x| x);
+                    s.push_str(&format!("  {:<22}", clip(&format!("…{layer}"), 22)));
+                    let rs = if active { &step.spearman_active } else { &step.spearman };
+                    for (_, r) in rs {
+                        match r {
+                            Some(r) => s.push_str(&format!(" {r:>20.3}")),
+                            None => s.push_str(&format!(" {:>20}", "—")),
+                        }
                     }
+                    s.push('\n');
                 }
-                s.push('\n');
             }
         }
         s

@@ -102,7 +102,9 @@ fn draw_bars(path: &Path, report: &Report, text: bool) -> Result<()> {
             .map(|p| &p.summary.iter().find(|s| s.method == method).expect("every method is summarised").mean_abs)
             .collect();
         let top = values.iter().flat_map(|v| v.iter()).fold(0f32, |a, &b| a.max(b));
-        let top = if top > 0.0 { f64::from(top) * 1.12 } else { 1.0 };
+        // Headroom for the legend when there is one, so it never hides a bar.
+        let room = if k > 1 { 1.4 } else { 1.12 };
+        let top = if top > 0.0 { f64::from(top) * room } else { 1.0 };
         let mut b = ChartBuilder::on(panel);
         b.margin(14);
         if text {
@@ -178,7 +180,7 @@ type DrawResult =
 /// Pixels per grid cell, and the gaps of the MinAtar figure.
 const CELL: i32 = 18;
 const GAP: i32 = 14;
-const LEFT: i32 = 170;
+const LEFT: i32 = 180;
 const TOP: i32 = 70;
 const BAR: i32 = 110;
 
@@ -233,7 +235,11 @@ fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Resu
         for (p, policy) in report.policies.iter().enumerate() {
             let frame = &policy.frames[i];
             let y0 = TOP + row * (ph + GAP + 18);
-            let who = if report.policies.len() > 1 { format!("{}\n", short(&policy.path)) } else { String::new() };
+            let who = if report.policies.len() > 1 {
+                format!("{}\nsparsity {:.2}\n", last(&policy.path), policy.sparsity)
+            } else {
+                String::new()
+            };
             for (k, line) in format!("{who}state {}\naction {}\nQ {:.2}", frame.state, frame.action, frame.q[frame.action])
                 .lines()
                 .enumerate()
@@ -241,6 +247,15 @@ fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Resu
                 say(line, (12, y0 + 4 + 18 * k as i32), 14, top_left, &POLICY_COLOURS[p % 2])?;
             }
             draw_frame_image(&root, (col_x(0), y0), &frame.obs, (c, h, w)).map_err(|e| f(&e))?;
+            // Axes of the grid: row and column indices along the frame's left and bottom edges.
+            for at in [0, h / 2, h - 1].map(|r| r as i32) {
+                say(&at.to_string(), (col_x(0) - 4, y0 + at * CELL + CELL / 2), 11,
+                    Pos::new(HPos::Right, VPos::Center), &BLACK)?;
+            }
+            for at in [0, w / 2, w - 1].map(|c| c as i32) {
+                say(&at.to_string(), (col_x(0) + at * CELL + CELL / 2, y0 + ph + 2), 11,
+                    Pos::new(HPos::Center, VPos::Top), &BLACK)?;
+            }
             if let Some(map) = maps(p, i) {
                 for ch in 0..c {
                     let plane = &map[ch * h * w..(ch + 1) * h * w];
@@ -263,11 +278,27 @@ fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Resu
     root.draw(&Rectangle::new([(bx, by0), (bx + 18, by1)], BLACK.stroke_width(1)))
         .map_err(|e| f(&e))?;
     let left_mid = Pos::new(HPos::Left, VPos::Center);
-    say(&format!("{:+.2e}", scale), (bx + 22, by0), 12, left_mid, &BLACK)?;
+    say(&tick(scale), (bx + 22, by0), 12, left_mid, &BLACK)?;
     say("0", (bx + 22, (by0 + by1) / 2), 12, left_mid, &BLACK)?;
-    say(&format!("{:+.2e}", -scale), (bx + 22, by1), 12, left_mid, &BLACK)?;
+    say(&tick(-scale), (bx + 22, by1), 12, left_mid, &BLACK)?;
+    say("cells: row, column", (col_x(0), height - 16), 11, top_left, &BLACK)?;
     root.present().map_err(|e| f(&e))?;
     Ok(())
+}
+
+/// A colour-bar label: plain decimals in the usual range, scientific notation outside it.
+fn tick(v: f32) -> String {
+    if (0.01..1000.0).contains(&v.abs()) {
+        format!("{v:+.3}")
+    } else {
+        format!("{v:+.2e}")
+    }
+}
+
+/// The last component of a path: a label that fits beside a frame.
+fn last(path: &str) -> String {
+    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+    name.chars().take(18).collect()
 }
 
 /// The frame: each active cell in the colour of its highest active channel, on light grey.
