@@ -2,6 +2,7 @@
 //! program that registers its own environments ([`sparq::register_env`]) and then calls
 //! [`main`] gets every `sparq` command for them too.
 
+mod compress;
 mod env_cmd;
 mod error_line;
 mod eval;

@@ -249,3 +249,49 @@ fn explain_compares_two_policies_on_the_same_states_and_refuses_two_environments
     let line = fails(&["explain", s(&a), "--states", "0"]);
     assert!(line.contains("--states"), "{line}");
 }
+
+#[test]
+fn the_allocation_search_meets_its_budget_and_writes_a_policy_eval_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tiny_run(dir.path(), "a", &[]);
+    let out = dir.path().join("search");
+    let report: Value = serde_json::from_str(&ok(&[
+        "prune", s(&run), "--search", "dqn", "--budget", "0.8", "--search-episodes", "30",
+        "--search-eval-episodes", "2", "--episodes", "3", "--out", s(&out), "--json",
+    ]))
+    .unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
+    assert_eq!(methods, ["uniform", "global", "erk", "search (best explored)", "search (greedy)"]);
+    for r in rows {
+        let s = r["sparsity"].as_f64().unwrap();
+        assert!(s >= 0.8 - 1e-3, "{}: {s}", r["method"]);
+        assert_eq!(r["allocation"].as_array().unwrap().len(), 3);
+    }
+    // 30 training episodes, the trainer's final greedy one and the search's own greedy one.
+    assert_eq!(report["search"]["episodes"], 32);
+    assert!(report["search"]["evaluations"].as_u64().unwrap() >= 1);
+    // The best explored allocation scored at least as well as every other tried, on the search's
+    // own episodes; its policy is saved and `sparq eval` measures the same sparsity.
+    let best = report["search"]["best_return"].as_f64().unwrap();
+    assert!(best >= report["search"]["greedy_return"].as_f64().unwrap());
+    let eval: Value = serde_json::from_str(&ok(&["eval", s(&out), "--episodes", "1", "--json"])).unwrap();
+    let zeros = eval["params_total"].as_u64().unwrap() - eval["params_nonzero"].as_u64().unwrap();
+    assert!(zeros as f64 >= 0.8 * (32.0 * 4.0 + 32.0 * 32.0 + 2.0 * 32.0) - 1.0, "{zeros}");
+}
+
+#[test]
+fn bad_searches_get_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tiny_run(dir.path(), "a", &[]);
+    let out = dir.path().join("o");
+    for budget in ["1.5", "0", "-0.2"] {
+        let line = fails(&["prune", s(&run), "--search", "dqn", "--budget", budget, "--out", s(&out)]);
+        assert!(line.contains("--budget") && line.contains("(0, 0.99]"), "{line}");
+    }
+    let line = fails(&["prune", s(&run), "--search", "dqn", "--out", s(&out)]);
+    assert!(line.contains("--budget"), "{line}");
+    let line = fails(&["prune", s(&run), "--search", "ppo", "--budget", "0.9", "--out", s(&out)]);
+    assert!(line.contains("ppo"), "{line}");
+    assert!(!out.exists());
+}
