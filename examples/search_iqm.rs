@@ -16,7 +16,9 @@ fn main() -> Result<()> {
     for f in &files {
         let text = std::fs::read_to_string(f).with_context(|| f.clone())?;
         let v: serde_json::Value = serde_json::from_str(&text).with_context(|| f.clone())?;
-        let rows = v["rows"].as_array().with_context(|| format!("{f}: no rows"))?;
+        let rows = v["rows"]
+            .as_array()
+            .with_context(|| format!("{f}: no rows"))?;
         let mut dense = vec![("dense".to_string(), v["dense"]["return_mean"].as_f64())];
         dense.extend(rows.iter().map(|r| {
             (
@@ -36,7 +38,10 @@ fn main() -> Result<()> {
         evaluations.push(v["search"]["evaluations"].as_u64().unwrap_or(0));
     }
     println!("{} source policies", files.len());
-    println!("{:<24} {:>8} {:>18}   returns", "allocation", "IQM", "95% CI");
+    println!(
+        "{:<24} {:>8} {:>18}   returns",
+        "allocation", "IQM", "95% CI"
+    );
     for (name, returns) in &methods {
         let scores = Scores::from_tasks(vec![returns.clone()]).context("non-finite returns")?;
         let est = interval_estimates(&scores, &[Aggregate::Iqm], 2000, 0.95, 0);

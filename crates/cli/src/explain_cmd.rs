@@ -126,18 +126,31 @@ pub fn run(args: ExplainArgs) -> Result<()> {
                 );
             }
             if cp2.meta.net.obs != cp.meta.net.obs {
-                bail!("--compare {}: its observations differ from {}'s", p.display(), args.path.display());
+                bail!(
+                    "--compare {}: its observations differ from {}'s",
+                    p.display(),
+                    args.path.display()
+                );
             }
             let pol2 = sparq_runstate::policy_of(&cp2)?;
             Some((p.clone(), cp2, config2, pol2))
         }
         None => None,
     };
-    let out = args.out.clone().unwrap_or_else(|| run_dir_of(&cp.path).join("explain"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| run_dir_of(&cp.path).join("explain"));
     sparq_agent::set_threads(config.run.torch_threads.max(1));
 
     let env_id = cp.meta.env_id.clone();
-    let states = rollout_states(&policy, &env_id, args.episodes, args.states as usize, args.seed)?;
+    let states = rollout_states(
+        &policy,
+        &env_id,
+        args.episodes,
+        args.states as usize,
+        args.seed,
+    )?;
     let d = policy.spec().obs.len();
     let n = states.len() / d;
     let frames = chosen_frames(n, args.frames as usize);
@@ -146,7 +159,9 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         None => (vec![d], names::feature_names(&env_id, d)),
     };
 
-    let mut reports = vec![explain_one(&args, &cp, &config, &policy, &states, &frames, &obs_shape)?];
+    let mut reports = vec![explain_one(
+        &args, &cp, &config, &policy, &states, &frames, &obs_shape,
+    )?];
     if let Some((p, cp2, config2, pol2)) = &other {
         let mut r = explain_one(&args, cp2, config2, pol2, &states, &frames, &obs_shape)?;
         r.path = p.display().to_string();
@@ -166,18 +181,31 @@ pub fn run(args: ExplainArgs) -> Result<()> {
 
     std::fs::create_dir_all(&out).with_context(|| format!("--out {}", out.display()))?;
     let pngs = plot::draw_all(&out, &report)?;
-    sparq_log::write_atomic(&out.join("explain.json"), serde_json::to_string(&report)?.as_bytes())?;
+    sparq_log::write_atomic(
+        &out.join("explain.json"),
+        serde_json::to_string(&report)?.as_bytes(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{}", report.table());
-        println!("wrote {}/explain.json and {}", out.display(), pngs.join(", "));
+        println!(
+            "wrote {}/explain.json and {}",
+            out.display(),
+            pngs.join(", ")
+        );
     }
     Ok(())
 }
 
 /// Greedy rollouts of `policy`; `keep` states evenly spaced over all steps, laid end to end.
-fn rollout_states(policy: &HostPolicy, env_id: &str, episodes: u32, keep: usize, seed: u64) -> Result<Vec<f32>> {
+fn rollout_states(
+    policy: &HostPolicy,
+    env_id: &str,
+    episodes: u32,
+    keep: usize,
+    seed: u64,
+) -> Result<Vec<f32>> {
     let mut env = sparq_envs::make(env_id)?;
     let d = env.obs_space().len();
     let mut all = Vec::new();
@@ -271,7 +299,9 @@ fn mean_abs_by_group(values: &[f32], d: usize, obs_shape: &[usize]) -> Vec<f32> 
     for (i, v) in values.iter().enumerate() {
         sum[(i % d) / per] += f64::from(v.abs());
     }
-    sum.iter().map(|s| (s / (n * per).max(1) as f64) as f32).collect()
+    sum.iter()
+        .map(|s| (s / (n * per).max(1) as f64) as f32)
+        .collect()
 }
 
 /// Re-initialises the layers from the top down, cumulatively, and correlates each network's
@@ -316,7 +346,12 @@ fn sanity_check(
         let spearman_active = trained
             .iter()
             .zip(&maps)
-            .map(|(t, r)| (t.method, mean_spearman(&t.values, &r.values, d, Some(states))))
+            .map(|(t, r)| {
+                (
+                    t.method,
+                    mean_spearman(&t.values, &r.values, d, Some(states)),
+                )
+            })
             .collect();
         steps.push(SanityStep {
             reinitialised: done.clone(),
@@ -350,7 +385,10 @@ fn mean_spearman(a: &[f32], b: &[f32], d: usize, active: Option<&[f32]>) -> Opti
 /// The run directory holding `checkpoints/<name>`, else the checkpoint's parent.
 fn run_dir_of(checkpoint: &Path) -> PathBuf {
     let parent = checkpoint.parent().unwrap_or(Path::new("."));
-    if parent.file_name().is_some_and(|n| n == sparq_log::CHECKPOINTS_DIR) {
+    if parent
+        .file_name()
+        .is_some_and(|n| n == sparq_log::CHECKPOINTS_DIR)
+    {
         parent.parent().unwrap_or(parent).to_path_buf()
     } else {
         parent.to_path_buf()
@@ -364,8 +402,16 @@ impl Report {
             self.env_id, self.states, self.occlusion_states
         );
         for p in &self.policies {
-            s.push_str(&format!("\n{} (sparsity {:.4})\nmean |saliency| per {}:\n", p.path, p.sparsity,
-                if self.obs_shape.len() == 3 { "channel" } else { "feature" }));
+            s.push_str(&format!(
+                "\n{} (sparsity {:.4})\nmean |saliency| per {}:\n",
+                p.path,
+                p.sparsity,
+                if self.obs_shape.len() == 3 {
+                    "channel"
+                } else {
+                    "feature"
+                }
+            ));
             s.push_str(&format!("  {:<22}", "method"));
             for n in &self.names {
                 s.push_str(&format!(" {:>12}", clip(n, 12)));
@@ -389,7 +435,11 @@ impl Report {
                 for step in &p.sanity {
                     let layer = step.reinitialised.last().map_or("", |x| x);
                     s.push_str(&format!("  {:<22}", clip(&format!("…{layer}"), 22)));
-                    let rs = if active { &step.spearman_active } else { &step.spearman };
+                    let rs = if active {
+                        &step.spearman_active
+                    } else {
+                        &step.spearman
+                    };
                     for (_, r) in rs {
                         match r {
                             Some(r) => s.push_str(&format!(" {r:>20.3}")),

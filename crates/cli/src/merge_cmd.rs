@@ -91,7 +91,9 @@ struct Member {
 
 impl Member {
     fn mask(&self) -> Option<&[f32]> {
-        self.cp.tensor(MASK).filter(|m| m.len() == self.policy.params().len())
+        self.cp
+            .tensor(MASK)
+            .filter(|m| m.len() == self.policy.params().len())
     }
 }
 
@@ -146,7 +148,10 @@ pub fn run(args: MergeArgs) -> Result<()> {
                     VoteArg::MeanQ => Vote::MeanQ,
                     VoteArg::Majority => Vote::Majority,
                 };
-                (write_ensemble(&tmp, &members, vote, args.episodes, seed)?, Vec::new())
+                (
+                    write_ensemble(&tmp, &members, vote, args.episodes, seed)?,
+                    Vec::new(),
+                )
             }
             Method::Average => {
                 let all: Vec<usize> = (0..members.len()).collect();
@@ -156,10 +161,19 @@ pub fn run(args: MergeArgs) -> Result<()> {
                 (row, Vec::new())
             }
             Method::Soup => {
-                let (chosen, steps) = greedy_soup(&members, args.masks, reprune.as_ref(), &evaluate)?;
+                let (chosen, steps) =
+                    greedy_soup(&members, args.masks, reprune.as_ref(), &evaluate)?;
                 let (policy, mask) = merge(&members, &chosen, args.masks, reprune.as_ref())?;
                 let eval = evaluate(&policy)?;
-                let row = save_merged(&tmp, &members, &chosen, policy, mask, eval, reprune.as_ref())?;
+                let row = save_merged(
+                    &tmp,
+                    &members,
+                    &chosen,
+                    policy,
+                    mask,
+                    eval,
+                    reprune.as_ref(),
+                )?;
                 (row, steps)
             }
         };
@@ -239,9 +253,16 @@ fn temp_sibling(out: &Path) -> Result<PathBuf> {
     let name = out
         .file_name()
         .with_context(|| format!("--out {}: names no directory", out.display()))?;
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("--out {}", out.display()))?;
-    let tmp = parent.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).with_context(|| tmp.display().to_string())?;
     }
@@ -307,7 +328,10 @@ fn reprune_of(members: &[Member], target: Option<f64>) -> Result<Option<Reprune>
         .iter()
         .filter(|m| m.config.prune.schedule != ScheduleKind::None)
         .collect();
-    let source = pruned.first().map(|m| &m.config).unwrap_or(&members[0].config);
+    let source = pruned
+        .first()
+        .map(|m| &m.config)
+        .unwrap_or(&members[0].config);
     let target = match target {
         Some(t) => t,
         None => match pruned
@@ -351,7 +375,9 @@ fn merge(
         let layout = spec.layout();
         let combined = combine::combine_masks(&masks, avg.len(), mode);
         let infos = sparq_agent::layer_infos(&layout);
-        Some(combine::apply_and_reprune(&layout, &infos, &mut avg, combined, reprune)?)
+        Some(combine::apply_and_reprune(
+            &layout, &infos, &mut avg, combined, reprune,
+        )?)
     } else {
         None
     };
@@ -478,13 +504,12 @@ fn write_ensemble(
     let mut names = Vec::with_capacity(members.len());
     for (k, m) in members.iter().enumerate() {
         let name = format!("members/{k}");
-        let tensors: Vec<(String, Vec<f32>)> = m
-            .cp
-            .tensors
-            .iter()
-            .filter(|(n, _)| n == PARAMS || n == MASK || n == TARGET)
-            .cloned()
-            .collect();
+        let tensors: Vec<(String, Vec<f32>)> =
+            m.cp.tensors
+                .iter()
+                .filter(|(n, _)| n == PARAMS || n == MASK || n == TARGET)
+                .cloned()
+                .collect();
         let cp_name = format!("step_{:010}", m.cp.meta.env_steps);
         sparq_checkpoint::save(&dir.join(&name), &cp_name, &m.cp.meta, &tensors, &[], 0)?;
         names.push(name);

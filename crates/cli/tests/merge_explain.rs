@@ -74,7 +74,15 @@ fn an_ensemble_of_one_acts_as_that_policy() {
     let policy = sparq::Policy::load(&run).unwrap();
     for vote in ["mean-q", "majority"] {
         let out = dir.path().join(format!("ens-{vote}"));
-        let report = merge_json(&[s(&run), "--method", "ensemble", "--vote", vote, "--out", s(&out)]);
+        let report = merge_json(&[
+            s(&run),
+            "--method",
+            "ensemble",
+            "--vote",
+            vote,
+            "--out",
+            s(&out),
+        ]);
         let ensemble = sparq::Ensemble::load(&out).unwrap();
         // States off the greedy path too: a grid over CartPole's observation box.
         for i in 0..500 {
@@ -85,7 +93,11 @@ fn an_ensemble_of_one_acts_as_that_policy() {
                 (t * 0.53).sin() * 0.2,
                 (t * 0.29).cos() * 3.0,
             ];
-            assert_eq!(ensemble.act(&obs).unwrap(), policy.act(&obs).unwrap(), "{vote} at {obs:?}");
+            assert_eq!(
+                ensemble.act(&obs).unwrap(),
+                policy.act(&obs).unwrap(),
+                "{vote} at {obs:?}"
+            );
         }
         assert_eq!(
             report["merged"]["eval"]["return_mean"],
@@ -94,7 +106,16 @@ fn an_ensemble_of_one_acts_as_that_policy() {
         // `sparq eval` reads the ensemble directory and reproduces the member's return.
         let seed = report["seed"].as_u64().unwrap().to_string();
         let eval = |p: &Path| -> Value {
-            serde_json::from_str(&ok(&["eval", s(p), "--episodes", "5", "--seed", &seed, "--json"])).unwrap()
+            serde_json::from_str(&ok(&[
+                "eval",
+                s(p),
+                "--episodes",
+                "5",
+                "--seed",
+                &seed,
+                "--json",
+            ]))
+            .unwrap()
         };
         assert_eq!(eval(&out)["eval"], eval(&run)["eval"]);
     }
@@ -133,20 +154,48 @@ fn pruned_members_are_united_then_repruned_to_their_target() {
     let pruned: Vec<PathBuf> = (1..=2)
         .map(|k| {
             let out = dir.path().join(format!("p{k}"));
-            ok(&["prune", s(&run), "--sparsities", "0.5", "--method", "random", "--seed", &k.to_string(),
-                 "--episodes", "2", "--out", s(&out)]);
+            ok(&[
+                "prune",
+                s(&run),
+                "--sparsities",
+                "0.5",
+                "--method",
+                "random",
+                "--seed",
+                &k.to_string(),
+                "--episodes",
+                "2",
+                "--out",
+                s(&out),
+            ]);
             out.join("s0.50")
         })
         .collect();
-    let union = merge_json(&[s(&pruned[0]), s(&pruned[1]), "--method", "average", "--masks", "union",
-                             "--out", s(&dir.path().join("u"))]);
+    let union = merge_json(&[
+        s(&pruned[0]),
+        s(&pruned[1]),
+        "--method",
+        "average",
+        "--masks",
+        "union",
+        "--out",
+        s(&dir.path().join("u")),
+    ]);
     assert_eq!(union["merged"]["target_sparsity"], 0.5);
     assert_eq!(union["merged"]["target_met"], true);
     let measured = union["merged"]["sparsity"].as_f64().unwrap();
     assert!((measured - 0.5).abs() < 0.01, "{measured}");
     // The intersection of two independent 50 % masks is about 75 % sparse: already past the target.
-    let inter = merge_json(&[s(&pruned[0]), s(&pruned[1]), "--method", "average", "--masks", "intersection",
-                             "--out", s(&dir.path().join("i"))]);
+    let inter = merge_json(&[
+        s(&pruned[0]),
+        s(&pruned[1]),
+        "--method",
+        "average",
+        "--masks",
+        "intersection",
+        "--out",
+        s(&dir.path().join("i")),
+    ]);
     assert_eq!(inter["merged"]["target_met"], true);
     assert!(inter["merged"]["sparsity"].as_f64().unwrap() > 0.7);
 }
@@ -158,12 +207,43 @@ fn bad_merges_get_one_line_and_leave_no_output() {
     let narrow = tiny_run(dir.path(), "narrow", &["network.hidden=[16]"]);
     let car = tiny_run(dir.path(), "car", &["env.id=\"MountainCar-v0\""]);
     let out = dir.path().join("out");
-    let line = fails(&["merge", s(&a), s(&narrow), "--method", "average", "--out", s(&out)]);
+    let line = fails(&[
+        "merge",
+        s(&a),
+        s(&narrow),
+        "--method",
+        "average",
+        "--out",
+        s(&out),
+    ]);
     assert!(line.contains("mismatched architectures"), "{line}");
-    let line = fails(&["merge", s(&a), s(&car), "--method", "ensemble", "--out", s(&out)]);
-    assert!(line.contains("one environment") && line.contains("MountainCar-v0"), "{line}");
-    let line = fails(&["merge", s(&a), "--method", "average", "--target-sparsity", "1.5", "--out", s(&out)]);
-    assert!(line.contains("--target-sparsity") && line.contains("[0, 1)"), "{line}");
+    let line = fails(&[
+        "merge",
+        s(&a),
+        s(&car),
+        "--method",
+        "ensemble",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        line.contains("one environment") && line.contains("MountainCar-v0"),
+        "{line}"
+    );
+    let line = fails(&[
+        "merge",
+        s(&a),
+        "--method",
+        "average",
+        "--target-sparsity",
+        "1.5",
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        line.contains("--target-sparsity") && line.contains("[0, 1)"),
+        "{line}"
+    );
     let line = fails(&["merge", s(&a), "--method", "blend", "--out", s(&out)]);
     assert!(line.contains("blend"), "{line}");
     assert!(!out.exists());
@@ -172,7 +252,10 @@ fn bad_merges_get_one_line_and_leave_no_output() {
     std::fs::write(out.join("keep.txt"), "mine").unwrap();
     let line = fails(&["merge", s(&a), "--method", "average", "--out", s(&out)]);
     assert!(line.contains("not empty"), "{line}");
-    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).unwrap(),
+        "mine"
+    );
     // No temporary directory is left behind by any of them.
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -188,7 +271,17 @@ fn on_a_linear_q_network_gradient_times_input_is_exactly_w_times_x() {
     let run = tiny_run(dir.path(), "lin", &["network.hidden=[]"]);
     let out = dir.path().join("x");
     let report: Value = serde_json::from_str(&ok(&[
-        "explain", s(&run), "--out", s(&out), "--episodes", "1", "--states", "20", "--frames", "4", "--json",
+        "explain",
+        s(&run),
+        "--out",
+        s(&out),
+        "--episodes",
+        "1",
+        "--states",
+        "20",
+        "--frames",
+        "4",
+        "--json",
     ]))
     .unwrap();
     let policy = sparq::Policy::load(&run).unwrap();
@@ -198,7 +291,11 @@ fn on_a_linear_q_network_gradient_times_input_is_exactly_w_times_x() {
     let frames = report["policies"][0]["frames"].as_array().unwrap();
     assert_eq!(frames.len(), 4);
     let f32s = |v: &Value| -> Vec<f32> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect()
     };
     for f in frames {
         let x = f32s(&f["obs"]);
@@ -213,16 +310,26 @@ fn on_a_linear_q_network_gradient_times_input_is_exactly_w_times_x() {
         let map = |name: &str| &maps.iter().find(|(n, _)| n == name).unwrap().1;
         for i in 0..4 {
             assert_eq!(map("gradient")[i].to_bits(), row[i].to_bits());
-            assert_eq!(map("gradient_input")[i].to_bits(), (row[i] * x[i]).to_bits());
+            assert_eq!(
+                map("gradient_input")[i].to_bits(),
+                (row[i] * x[i]).to_bits()
+            );
         }
         // Summed over features, gradient × input is w·x = Q(x, a) − b_a.
         let dot: f32 = map("gradient_input").iter().sum();
         let q = f32s(&f["q"])[a];
-        assert!((dot - (q - w[8 + a])).abs() < 1e-5, "{dot} vs {}", q - w[8 + a]);
+        assert!(
+            (dot - (q - w[8 + a])).abs() < 1e-5,
+            "{dot} vs {}",
+            q - w[8 + a]
+        );
     }
     // One layer to re-initialise: one sanity step.
     assert_eq!(report["policies"][0]["sanity"].as_array().unwrap().len(), 1);
-    assert_eq!(&std::fs::read(out.join("saliency.png")).unwrap()[..4], b"\x89PNG");
+    assert_eq!(
+        &std::fs::read(out.join("saliency.png")).unwrap()[..4],
+        b"\x89PNG"
+    );
     assert!(out.join("explain.json").is_file());
 }
 
@@ -233,7 +340,17 @@ fn explain_compares_two_policies_on_the_same_states_and_refuses_two_environments
     let b = tiny_run(dir.path(), "b", &["run.seed=2"]);
     let out = dir.path().join("x");
     let report: Value = serde_json::from_str(&ok(&[
-        "explain", s(&a), "--compare", s(&b), "--out", s(&out), "--episodes", "1", "--states", "10", "--json",
+        "explain",
+        s(&a),
+        "--compare",
+        s(&b),
+        "--out",
+        s(&out),
+        "--episodes",
+        "1",
+        "--states",
+        "10",
+        "--json",
     ]))
     .unwrap();
     let p = report["policies"].as_array().unwrap();
@@ -256,13 +373,35 @@ fn the_allocation_search_meets_its_budget_and_writes_a_policy_eval_reads() {
     let run = tiny_run(dir.path(), "a", &[]);
     let out = dir.path().join("search");
     let report: Value = serde_json::from_str(&ok(&[
-        "prune", s(&run), "--search", "dqn", "--budget", "0.8", "--search-episodes", "30",
-        "--search-eval-episodes", "2", "--episodes", "3", "--out", s(&out), "--json",
+        "prune",
+        s(&run),
+        "--search",
+        "dqn",
+        "--budget",
+        "0.8",
+        "--search-episodes",
+        "30",
+        "--search-eval-episodes",
+        "2",
+        "--episodes",
+        "3",
+        "--out",
+        s(&out),
+        "--json",
     ]))
     .unwrap();
     let rows = report["rows"].as_array().unwrap();
     let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
-    assert_eq!(methods, ["uniform", "global", "erk", "search (best explored)", "search (greedy)"]);
+    assert_eq!(
+        methods,
+        [
+            "uniform",
+            "global",
+            "erk",
+            "search (best explored)",
+            "search (greedy)"
+        ]
+    );
     for r in rows {
         let s = r["sparsity"].as_f64().unwrap();
         assert!(s >= 0.8 - 1e-3, "{}: {s}", r["method"]);
@@ -275,9 +414,13 @@ fn the_allocation_search_meets_its_budget_and_writes_a_policy_eval_reads() {
     // own episodes; its policy is saved and `sparq eval` measures the same sparsity.
     let best = report["search"]["best_return"].as_f64().unwrap();
     assert!(best >= report["search"]["greedy_return"].as_f64().unwrap());
-    let eval: Value = serde_json::from_str(&ok(&["eval", s(&out), "--episodes", "1", "--json"])).unwrap();
+    let eval: Value =
+        serde_json::from_str(&ok(&["eval", s(&out), "--episodes", "1", "--json"])).unwrap();
     let zeros = eval["params_total"].as_u64().unwrap() - eval["params_nonzero"].as_u64().unwrap();
-    assert!(zeros as f64 >= 0.8 * (32.0 * 4.0 + 32.0 * 32.0 + 2.0 * 32.0) - 1.0, "{zeros}");
+    assert!(
+        zeros as f64 >= 0.8 * (32.0 * 4.0 + 32.0 * 32.0 + 2.0 * 32.0) - 1.0,
+        "{zeros}"
+    );
 }
 
 #[test]
@@ -286,12 +429,33 @@ fn bad_searches_get_one_line() {
     let run = tiny_run(dir.path(), "a", &[]);
     let out = dir.path().join("o");
     for budget in ["1.5", "0", "-0.2"] {
-        let line = fails(&["prune", s(&run), "--search", "dqn", "--budget", budget, "--out", s(&out)]);
-        assert!(line.contains("--budget") && line.contains("(0, 0.99]"), "{line}");
+        let line = fails(&[
+            "prune",
+            s(&run),
+            "--search",
+            "dqn",
+            "--budget",
+            budget,
+            "--out",
+            s(&out),
+        ]);
+        assert!(
+            line.contains("--budget") && line.contains("(0, 0.99]"),
+            "{line}"
+        );
     }
     let line = fails(&["prune", s(&run), "--search", "dqn", "--out", s(&out)]);
     assert!(line.contains("--budget"), "{line}");
-    let line = fails(&["prune", s(&run), "--search", "ppo", "--budget", "0.9", "--out", s(&out)]);
+    let line = fails(&[
+        "prune",
+        s(&run),
+        "--search",
+        "ppo",
+        "--budget",
+        "0.9",
+        "--out",
+        s(&out),
+    ]);
     assert!(line.contains("ppo"), "{line}");
     assert!(!out.exists());
 }

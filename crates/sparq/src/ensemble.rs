@@ -9,8 +9,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sparq_policy::{Scratch, argmax};
 
-use crate::evaluate::{Greedy, evaluate_greedy};
 use crate::Policy;
+use crate::evaluate::{Greedy, evaluate_greedy};
 
 /// The manifest's file name inside an ensemble directory.
 pub const ENSEMBLE_FILE: &str = "ensemble.json";
@@ -101,8 +101,7 @@ impl Ensemble {
     /// Loads an ensemble directory: its manifest, then every member.
     pub fn load(dir: &Path) -> Result<Ensemble> {
         let file = dir.join(ENSEMBLE_FILE);
-        let text =
-            std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
+        let text = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
         let manifest: EnsembleManifest = serde_json::from_str(&text)
             .with_context(|| format!("{}: not an ensemble manifest", file.display()))?;
         if manifest.format != ENSEMBLE_FORMAT || manifest.version != ENSEMBLE_VERSION {

@@ -10,7 +10,9 @@ pub const MAX_LEVEL: f64 = 0.99;
 
 /// The sparsity levels an action indexes: dense to [`MAX_LEVEL`], finer near the top where
 /// returns fall fastest.
-pub const LEVELS: [f64; 11] = [0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, MAX_LEVEL];
+pub const LEVELS: [f64; 11] = [
+    0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, MAX_LEVEL,
+];
 
 /// The prunable layers' weight counts, in network order, and the budget over their sum.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,7 +121,10 @@ mod tests {
                 for &o in &LEVELS {
                     let alloc = b.enforce(&[a, c, o]);
                     let achieved = b.achieved(&alloc);
-                    assert!(achieved >= 0.9 - 1e-5, "{a} {c} {o} -> {alloc:?} = {achieved}");
+                    assert!(
+                        achieved >= 0.9 - 1e-5,
+                        "{a} {c} {o} -> {alloc:?} = {achieved}"
+                    );
                     assert!(alloc.iter().all(|s| (0.0..=MAX_LEVEL).contains(s)));
                     // Over budget only when the earlier choices already were.
                     if achieved > 0.9 + 1e-5 {
@@ -152,8 +157,13 @@ mod tests {
         };
         let layout = spec.layout();
         // fc0: w [4] b [2]; out: w [4] b [2].
-        let params = [0.1, -0.4, 0.3, -0.2, 9.0, 9.0, 1.0, 2.0, -3.0, 4.0, 9.0, 9.0];
+        let params = [
+            0.1, -0.4, 0.3, -0.2, 9.0, 9.0, 1.0, 2.0, -3.0, 4.0, 9.0, 9.0,
+        ];
         let out = prune_layerwise(&layout, &params, &[0, 1], &[0.5, 0.25]);
-        assert_eq!(out, vec![0.0, -0.4, 0.3, 0.0, 9.0, 9.0, 0.0, 2.0, -3.0, 4.0, 9.0, 9.0]);
+        assert_eq!(
+            out,
+            vec![0.0, -0.4, 0.3, 0.0, 9.0, 9.0, 0.0, 2.0, -3.0, 4.0, 9.0, 9.0]
+        );
     }
 }

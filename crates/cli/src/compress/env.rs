@@ -165,7 +165,10 @@ impl Env for CompressEnv {
         let ret = match self.ctx.score(&self.allocation) {
             Ok(r) => r,
             Err(e) => {
-                self.ctx.lock().error.get_or_insert_with(|| format!("{e:#}"));
+                self.ctx
+                    .lock()
+                    .error
+                    .get_or_insert_with(|| format!("{e:#}"));
                 0.0
             }
         };

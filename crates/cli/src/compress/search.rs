@@ -58,11 +58,17 @@ pub fn search(ctx: Context, opts: &SearchOptions, run_dir: &Path) -> Result<Sear
         NEXT_ID.fetch_add(1, Ordering::Relaxed)
     );
     let shared = ctx.clone();
-    sparq::register_env(&id, move || Ok(Box::new(CompressEnv::new(shared.clone())) as Box<dyn Env>))?;
+    sparq::register_env(&id, move || {
+        Ok(Box::new(CompressEnv::new(shared.clone())) as Box<dyn Env>)
+    })?;
 
-    let config = Config::from_toml_str(&agent_config(&id, layers, opts), "the layer-sparsity search", &[])?
-        .check()
-        .context("the search agent's config")?;
+    let config = Config::from_toml_str(
+        &agent_config(&id, layers, opts),
+        "the layer-sparsity search",
+        &[],
+    )?
+    .check()
+    .context("the search agent's config")?;
     let trainer = Trainer::new(
         config,
         RunOptions {
@@ -83,7 +89,11 @@ pub fn search(ctx: Context, opts: &SearchOptions, run_dir: &Path) -> Result<Sear
     env.reset(None, &mut obs);
     while !env.step(agent.act(&obs)?, &mut obs).done() {}
     let log = ctx.lock();
-    let (greedy, greedy_return) = log.tried.last().cloned().context("the search ran no episode")?;
+    let (greedy, greedy_return) = log
+        .tried
+        .last()
+        .cloned()
+        .context("the search ran no episode")?;
     // The first of equally good allocations: the one found earliest.
     let (best, best_return) = log
         .tried

@@ -59,9 +59,8 @@ pub fn draw_all(out: &Path, report: &Report) -> Result<Vec<String>> {
 /// Draws into a temporary file and renames it, so a figure is complete or absent.
 fn atomic_png(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let tmp = path.with_extension(format!("tmp-{}.png", std::process::id()));
-    let done = draw(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, path).map_err(|e| anyhow!("{}: {e}", path.display()))
-    });
+    let done = draw(&tmp)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| anyhow!("{}: {e}", path.display())));
     if done.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -85,7 +84,10 @@ fn draw_bars(path: &Path, report: &Report, text: bool) -> Result<()> {
     root.fill(&WHITE).map_err(|e| f(&e))?;
     let root = if text {
         root.titled(
-            &format!("{}: mean |saliency| of the greedy action's Q over {} states", report.env_id, report.states),
+            &format!(
+                "{}: mean |saliency| of the greedy action's Q over {} states",
+                report.env_id, report.states
+            ),
             (FAMILY, 24),
         )
         .map_err(|e| f(&e))?
@@ -99,16 +101,31 @@ fn draw_bars(path: &Path, report: &Report, text: bool) -> Result<()> {
         let values: Vec<&Vec<f32>> = report
             .policies
             .iter()
-            .map(|p| &p.summary.iter().find(|s| s.method == method).expect("every method is summarised").mean_abs)
+            .map(|p| {
+                &p.summary
+                    .iter()
+                    .find(|s| s.method == method)
+                    .expect("every method is summarised")
+                    .mean_abs
+            })
             .collect();
-        let top = values.iter().flat_map(|v| v.iter()).fold(0f32, |a, &b| a.max(b));
+        let top = values
+            .iter()
+            .flat_map(|v| v.iter())
+            .fold(0f32, |a, &b| a.max(b));
         // Headroom for the legend when there is one, so it never hides a bar.
         let room = if k > 1 { 1.4 } else { 1.12 };
-        let top = if top > 0.0 { f64::from(top) * room } else { 1.0 };
+        let top = if top > 0.0 {
+            f64::from(top) * room
+        } else {
+            1.0
+        };
         let mut b = ChartBuilder::on(panel);
         b.margin(14);
         if text {
-            b.caption(method.label(), (FAMILY, 20)).x_label_area_size(40).y_label_area_size(80);
+            b.caption(method.label(), (FAMILY, 20))
+                .x_label_area_size(40)
+                .y_label_area_size(80);
         } else {
             b.x_label_area_size(8).y_label_area_size(8);
         }
@@ -144,7 +161,10 @@ fn draw_bars(path: &Path, report: &Report, text: bool) -> Result<()> {
             let x0 = |i: usize| i as f64 - 0.35 + p as f64 * width;
             let series = chart
                 .draw_series(vals.iter().enumerate().map(|(i, &v)| {
-                    Rectangle::new([(x0(i), 0.0), (x0(i) + width, f64::from(v))], colour.filled())
+                    Rectangle::new(
+                        [(x0(i), 0.0), (x0(i) + width, f64::from(v))],
+                        colour.filled(),
+                    )
                 }))
                 .map_err(|e| f(&e))?;
             if text && k > 1 {
@@ -187,7 +207,11 @@ const BAR: i32 = 110;
 /// MinAtar: rows of (frame, heat map per channel), a colour bar on the right.
 fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Result<()> {
     let f = fail(path);
-    let (c, h, w) = (report.obs_shape[0], report.obs_shape[1], report.obs_shape[2]);
+    let (c, h, w) = (
+        report.obs_shape[0],
+        report.obs_shape[1],
+        report.obs_shape[2],
+    );
     let (pw, ph) = (w as i32 * CELL, h as i32 * CELL);
     let frames = report.policies[0].frames.len();
     let rows = frames * report.policies.len();
@@ -198,7 +222,11 @@ fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Resu
 
     // One symmetric scale over the whole figure, so colours compare across frames and policies.
     let maps = |p: usize, i: usize| -> Option<&Vec<f32>> {
-        report.policies[p].frames[i].maps.iter().find(|(m, _)| *m == method).map(|(_, v)| v)
+        report.policies[p].frames[i]
+            .maps
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, v)| v)
     };
     let scale = (0..report.policies.len())
         .flat_map(|p| (0..frames).filter_map(move |i| maps(p, i)))
@@ -209,15 +237,23 @@ fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Resu
     let font = |size: i32| (FAMILY, size).into_font();
     let say = |s: &str, at: (i32, i32), size: i32, anchor: Pos, colour: &RGBColor| -> Result<()> {
         if text {
-            root.draw(&Text::new(s.to_string(), at, font(size).color(colour).pos(anchor)))
-                .map_err(|e| f(&e))?;
+            root.draw(&Text::new(
+                s.to_string(),
+                at,
+                font(size).color(colour).pos(anchor),
+            ))
+            .map_err(|e| f(&e))?;
         }
         Ok(())
     };
     let top_left = Pos::new(HPos::Left, VPos::Top);
     let centre = Pos::new(HPos::Center, VPos::Bottom);
     say(
-        &format!("{}: {} of the greedy action's Q (red raises it, blue lowers it)", report.env_id, method.label()),
+        &format!(
+            "{}: {} of the greedy action's Q (red raises it, blue lowers it)",
+            report.env_id,
+            method.label()
+        ),
         (12, 10),
         20,
         top_left,
@@ -227,7 +263,13 @@ fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Resu
     let col_x = |col: i32| LEFT + col * (pw + GAP);
     say("frame", (col_x(0) + pw / 2, TOP - 8), 15, centre, &BLACK)?;
     for (ch, name) in report.names.iter().enumerate() {
-        say(name, (col_x(ch as i32 + 1) + pw / 2, TOP - 8), 15, centre, &CHANNEL_COLOURS[ch % 10])?;
+        say(
+            name,
+            (col_x(ch as i32 + 1) + pw / 2, TOP - 8),
+            15,
+            centre,
+            &CHANNEL_COLOURS[ch % 10],
+        )?;
     }
 
     let mut row = 0;
@@ -240,26 +282,46 @@ fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Resu
             } else {
                 String::new()
             };
-            for (k, line) in format!("{who}state {}\naction {}\nQ {:.2}", frame.state, frame.action, frame.q[frame.action])
-                .lines()
-                .enumerate()
+            for (k, line) in format!(
+                "{who}state {}\naction {}\nQ {:.2}",
+                frame.state, frame.action, frame.q[frame.action]
+            )
+            .lines()
+            .enumerate()
             {
-                say(line, (12, y0 + 4 + 18 * k as i32), 14, top_left, &POLICY_COLOURS[p % 2])?;
+                say(
+                    line,
+                    (12, y0 + 4 + 18 * k as i32),
+                    14,
+                    top_left,
+                    &POLICY_COLOURS[p % 2],
+                )?;
             }
             draw_frame_image(&root, (col_x(0), y0), &frame.obs, (c, h, w)).map_err(|e| f(&e))?;
             // Axes of the grid: row and column indices along the frame's left and bottom edges.
             for at in [0, h / 2, h - 1].map(|r| r as i32) {
-                say(&at.to_string(), (col_x(0) - 4, y0 + at * CELL + CELL / 2), 11,
-                    Pos::new(HPos::Right, VPos::Center), &BLACK)?;
+                say(
+                    &at.to_string(),
+                    (col_x(0) - 4, y0 + at * CELL + CELL / 2),
+                    11,
+                    Pos::new(HPos::Right, VPos::Center),
+                    &BLACK,
+                )?;
             }
             for at in [0, w / 2, w - 1].map(|c| c as i32) {
-                say(&at.to_string(), (col_x(0) + at * CELL + CELL / 2, y0 + ph + 2), 11,
-                    Pos::new(HPos::Center, VPos::Top), &BLACK)?;
+                say(
+                    &at.to_string(),
+                    (col_x(0) + at * CELL + CELL / 2, y0 + ph + 2),
+                    11,
+                    Pos::new(HPos::Center, VPos::Top),
+                    &BLACK,
+                )?;
             }
             if let Some(map) = maps(p, i) {
                 for ch in 0..c {
                     let plane = &map[ch * h * w..(ch + 1) * h * w];
-                    draw_heat(&root, (col_x(ch as i32 + 1), y0), plane, (h, w), scale).map_err(|e| f(&e))?;
+                    draw_heat(&root, (col_x(ch as i32 + 1), y0), plane, (h, w), scale)
+                        .map_err(|e| f(&e))?;
                 }
             }
             row += 1;
@@ -272,16 +334,28 @@ fn draw_frames(path: &Path, report: &Report, method: Method, text: bool) -> Resu
     let steps = (by1 - by0).max(1);
     for y in 0..steps {
         let v = 1.0 - 2.0 * y as f32 / steps as f32;
-        root.draw(&Rectangle::new([(bx, by0 + y), (bx + 18, by0 + y + 1)], diverging(v).filled()))
-            .map_err(|e| f(&e))?;
-    }
-    root.draw(&Rectangle::new([(bx, by0), (bx + 18, by1)], BLACK.stroke_width(1)))
+        root.draw(&Rectangle::new(
+            [(bx, by0 + y), (bx + 18, by0 + y + 1)],
+            diverging(v).filled(),
+        ))
         .map_err(|e| f(&e))?;
+    }
+    root.draw(&Rectangle::new(
+        [(bx, by0), (bx + 18, by1)],
+        BLACK.stroke_width(1),
+    ))
+    .map_err(|e| f(&e))?;
     let left_mid = Pos::new(HPos::Left, VPos::Center);
     say(&tick(scale), (bx + 22, by0), 12, left_mid, &BLACK)?;
     say("0", (bx + 22, (by0 + by1) / 2), 12, left_mid, &BLACK)?;
     say(&tick(-scale), (bx + 22, by1), 12, left_mid, &BLACK)?;
-    say("cells: row, column", (col_x(0), height - 16), 11, top_left, &BLACK)?;
+    say(
+        "cells: row, column",
+        (col_x(0), height - 16),
+        11,
+        top_left,
+        &BLACK,
+    )?;
     root.present().map_err(|e| f(&e))?;
     Ok(())
 }
@@ -297,7 +371,11 @@ fn tick(v: f32) -> String {
 
 /// The last component of a path: a label that fits beside a frame.
 fn last(path: &str) -> String {
-    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
     name.chars().take(18).collect()
 }
 
@@ -341,16 +419,12 @@ fn draw_heat(
     ))
 }
 
-fn cell(
-    root: &Area<'_>,
-    x0: i32,
-    y0: i32,
-    r: usize,
-    col: usize,
-    colour: RGBColor,
-) -> DrawResult {
+fn cell(root: &Area<'_>, x0: i32, y0: i32, r: usize, col: usize, colour: RGBColor) -> DrawResult {
     let (x, y) = (x0 + col as i32 * CELL, y0 + r as i32 * CELL);
-    root.draw(&Rectangle::new([(x, y), (x + CELL, y + CELL)], colour.filled()))
+    root.draw(&Rectangle::new(
+        [(x, y), (x + CELL, y + CELL)],
+        colour.filled(),
+    ))
 }
 
 /// Blue (−1) through white (0) to red (+1).

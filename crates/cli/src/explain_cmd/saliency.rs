@@ -78,9 +78,17 @@ impl<'a> Net<'a> {
         let d = self.spec.obs.len();
         let n = obs.len() / d;
         let _guard = tch::no_grad_guard();
-        let q = sparq_agent::forward(self.spec, &self.layout, &self.params, &self.obs_tensor(obs, n)?)?;
+        let q = sparq_agent::forward(
+            self.spec,
+            &self.layout,
+            &self.params,
+            &self.obs_tensor(obs, n)?,
+        )?;
         let flat = Vec::<f32>::try_from(q.f_flatten(0, -1)?)?;
-        Ok(flat.chunks(self.spec.num_actions).map(<[f32]>::to_vec).collect())
+        Ok(flat
+            .chunks(self.spec.num_actions)
+            .map(<[f32]>::to_vec)
+            .collect())
     }
 
     /// ∂Q(x, a_i)/∂x for each observation `x_i` and action `actions[i % actions.len()]`.
@@ -120,16 +128,33 @@ pub fn all_maps(
     let ig = integrated_gradients(net, states, &acts, ig_steps)?;
     let occ = occlusion(net, &states[..occlusion_states.min(n) * d], actions)?;
     Ok(vec![
-        Maps { method: Method::Gradient, values: grad },
-        Maps { method: Method::GradientInput, values: grad_input },
-        Maps { method: Method::IntegratedGradients, values: ig },
-        Maps { method: Method::Occlusion, values: occ },
+        Maps {
+            method: Method::Gradient,
+            values: grad,
+        },
+        Maps {
+            method: Method::GradientInput,
+            values: grad_input,
+        },
+        Maps {
+            method: Method::IntegratedGradients,
+            values: ig,
+        },
+        Maps {
+            method: Method::Occlusion,
+            values: occ,
+        },
     ])
 }
 
 /// x ⊙ mean over α of ∂Q(αx)/∂x, α at the midpoints of `steps` equal intervals of [0, 1]
 /// (the midpoint rule; its error falls as 1/steps²).
-fn integrated_gradients(net: &Net<'_>, states: &[f32], acts: &[i64], steps: usize) -> Result<Vec<f32>> {
+fn integrated_gradients(
+    net: &Net<'_>,
+    states: &[f32],
+    acts: &[i64],
+    steps: usize,
+) -> Result<Vec<f32>> {
     let d = net.spec.obs.len();
     let n = acts.len();
     let mut sum = vec![0f32; n * d];
@@ -162,7 +187,13 @@ fn occlusion(net: &Net<'_>, states: &[f32], actions: &[usize]) -> Result<Vec<f32
         }
         // A feature already at zero cannot be occluded: its drop is exactly 0.
         let q = net.q(&batch)?;
-        out.extend((0..d).map(|j| if x[j] == 0.0 { 0.0 } else { base - q[j][actions[i]] }));
+        out.extend((0..d).map(|j| {
+            if x[j] == 0.0 {
+                0.0
+            } else {
+                base - q[j][actions[i]]
+            }
+        }));
     }
     Ok(out)
 }
@@ -229,7 +260,9 @@ mod tests {
             dueling: false,
         };
         let n = spec.layout().numel;
-        let params: Vec<f32> = (0..n).map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.5).collect();
+        let params: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.5)
+            .collect();
         let net = Net::new(&spec, &params);
         let x = [0.3f32, -0.8, 0.5];
         let ig = integrated_gradients(&net, &x, &[1], 256).unwrap();

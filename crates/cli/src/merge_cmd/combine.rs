@@ -78,8 +78,7 @@ pub fn apply_and_reprune(
                 })
             })
             .collect();
-        let scores: Vec<Vec<f32>> =
-            sparq_agent::layer_scores(layout, Criterion::Magnitude, params);
+        let scores: Vec<Vec<f32>> = sparq_agent::layer_scores(layout, Criterion::Magnitude, params);
         let refs: Vec<&[f32]> = scores.iter().map(Vec::as_slice).collect();
         let spec = MaskSpec {
             sparsity: r.target,
@@ -100,7 +99,10 @@ pub fn apply_and_reprune(
                 // A unit whose whole row is gone loses its bias too, as the pruner's flat mask does.
                 let fan_in = l.fan_in();
                 for u in 0..l.units() {
-                    if m.as_slice()[u * fan_in..(u + 1) * fan_in].iter().all(|k| !k) {
+                    if m.as_slice()[u * fan_in..(u + 1) * fan_in]
+                        .iter()
+                        .all(|k| !k)
+                    {
                         mask[l.bias_offset + u] = 0.0;
                     }
                 }
@@ -134,16 +136,26 @@ mod tests {
 
     #[test]
     fn averaging_copies_returns_the_vector_bit_for_bit() {
-        let v: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin() * 1e-3 + 1e5 * (i % 3) as f32).collect();
+        let v: Vec<f32> = (0..50)
+            .map(|i| (i as f32 * 0.37).sin() * 1e-3 + 1e5 * (i % 3) as f32)
+            .collect();
         let avg = average(&[&v, &v]).unwrap();
         assert!(avg.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
         let three = average(&[&v, &v, &v]).unwrap();
-        assert!(three.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(
+            three
+                .iter()
+                .zip(&v)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
     }
 
     #[test]
     fn average_is_the_mean() {
-        assert_eq!(average(&[&[1.0, 2.0], &[3.0, -2.0]]).unwrap(), vec![2.0, 0.0]);
+        assert_eq!(
+            average(&[&[1.0, 2.0], &[3.0, -2.0]]).unwrap(),
+            vec![2.0, 0.0]
+        );
         assert!(average(&[&[1.0], &[1.0, 2.0]]).is_err());
     }
 
@@ -152,8 +164,14 @@ mod tests {
         let a = [1.0, 1.0, 0.0, 0.0];
         let b = [1.0, 0.0, 1.0, 0.0];
         let both = [Some(&a[..]), Some(&b[..])];
-        assert_eq!(combine_masks(&both, 4, MaskMode::Intersection), vec![1.0, 0.0, 0.0, 0.0]);
-        assert_eq!(combine_masks(&both, 4, MaskMode::Union), vec![1.0, 1.0, 1.0, 0.0]);
+        assert_eq!(
+            combine_masks(&both, 4, MaskMode::Intersection),
+            vec![1.0, 0.0, 0.0, 0.0]
+        );
+        assert_eq!(
+            combine_masks(&both, 4, MaskMode::Union),
+            vec![1.0, 1.0, 1.0, 0.0]
+        );
         // A dense member keeps everything.
         let dense = [Some(&a[..]), None];
         assert_eq!(combine_masks(&dense, 4, MaskMode::Intersection), a.to_vec());
@@ -177,7 +195,12 @@ mod tests {
         let zeros: usize = layout
             .layers
             .iter()
-            .map(|l| mask[l.weight_offset..l.weight_offset + l.weight_numel()].iter().filter(|v| **v == 0.0).count())
+            .map(|l| {
+                mask[l.weight_offset..l.weight_offset + l.weight_numel()]
+                    .iter()
+                    .filter(|v| **v == 0.0)
+                    .count()
+            })
             .sum();
         assert_eq!(zeros, weights / 2);
         // The pruned weights are the zeros of the params, and biases are untouched.
@@ -185,7 +208,11 @@ mod tests {
             assert_eq!(*p == 0.0, *m == 0.0);
         }
         let l0 = &layout.layers[0];
-        assert!(mask[l0.bias_offset..l0.bias_offset + l0.units()].iter().all(|v| *v == 1.0));
+        assert!(
+            mask[l0.bias_offset..l0.bias_offset + l0.units()]
+                .iter()
+                .all(|v| *v == 1.0)
+        );
     }
 
     #[test]

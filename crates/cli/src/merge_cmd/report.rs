@@ -76,7 +76,11 @@ impl MergeReport {
             "#", "return", "std", "sparsity", "policy"
         ));
         for (i, m) in self.members.iter().enumerate() {
-            let used = if self.merged.members.contains(&i) { "" } else { " (not in soup)" };
+            let used = if self.merged.members.contains(&i) {
+                ""
+            } else {
+                " (not in soup)"
+            };
             s.push_str(&format!(
                 "{:<4} {:>10.2} {:>8.2} {:>9.4}  {}{used}\n",
                 i, m.eval.return_mean, m.eval.return_std, m.sparsity, m.path
@@ -90,7 +94,12 @@ impl MergeReport {
         let m = &self.merged;
         s.push_str(&format!(
             "{:<4} {:>10.2} {:>8.2} {:>9.4}  {what}, {} of {} parameters nonzero\n",
-            "=", m.eval.return_mean, m.eval.return_std, m.sparsity, m.params_nonzero, m.params_total
+            "=",
+            m.eval.return_mean,
+            m.eval.return_std,
+            m.sparsity,
+            m.params_nonzero,
+            m.params_total
         ));
         if let (Some(t), Some(met)) = (m.target_sparsity, m.target_met) {
             s.push_str(&format!(

@@ -50,7 +50,9 @@ struct Row {
 }
 
 pub fn run(args: &PruneArgs) -> Result<()> {
-    let budget = args.budget.context("--search needs --budget, the sparsity to reach, e.g. --budget 0.9")?;
+    let budget = args
+        .budget
+        .context("--search needs --budget, the sparsity to reach, e.g. --budget 0.9")?;
     if !(budget > 0.0 && budget <= MAX_LEVEL) {
         bail!("--budget {budget}: must be in (0, {MAX_LEVEL}]");
     }
@@ -65,15 +67,32 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     let flags = sparq_prune::select_layers(&infos, &p.include, &p.exclude, Granularity::Weight)?;
     let prunable: Vec<usize> = (0..flags.len()).filter(|&i| flags[i]).collect();
     if prunable.is_empty() {
-        bail!("{}: no layer is prunable under its [prune] include/exclude", cp.path.display());
+        bail!(
+            "{}: no layer is prunable under its [prune] include/exclude",
+            cp.path.display()
+        );
     }
-    let sizes: Vec<usize> = prunable.iter().map(|&l| layout.layers[l].weight_numel()).collect();
-    let names: Vec<String> = prunable.iter().map(|&l| layout.layers[l].name.clone()).collect();
-    let out = args.out.clone().unwrap_or_else(|| {
-        super::run_dir_of(&cp.path).join(format!("prune-search-dqn-b{budget}"))
-    });
-    if out.exists() && std::fs::read_dir(&out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("--out {}: exists and is not empty; pick a new directory", out.display());
+    let sizes: Vec<usize> = prunable
+        .iter()
+        .map(|&l| layout.layers[l].weight_numel())
+        .collect();
+    let names: Vec<String> = prunable
+        .iter()
+        .map(|&l| layout.layers[l].name.clone())
+        .collect();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::run_dir_of(&cp.path).join(format!("prune-search-dqn-b{budget}")));
+    if out.exists()
+        && std::fs::read_dir(&out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "--out {}: exists and is not empty; pick a new directory",
+            out.display()
+        );
     }
     std::fs::create_dir_all(&out).with_context(|| format!("--out {}", out.display()))?;
 
@@ -88,7 +107,10 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         source: dense.clone(),
         env_id: env_id.clone(),
         prunable: prunable.clone(),
-        budget: Budget { sizes: sizes.clone(), sparsity: budget },
+        budget: Budget {
+            sizes: sizes.clone(),
+            sparsity: budget,
+        },
         episodes: args.search_eval_episodes,
         seed: search_seed,
         dense_return: dense_search.return_mean,
@@ -102,7 +124,8 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     eprintln!(
         "sparq: searching {} layer sparsities at budget {budget}: {} episodes, {} evaluation episodes each",
         names.len(),
-        opts.episodes, args.search_eval_episodes
+        opts.episodes,
+        args.search_eval_episodes
     );
     let found = search(ctx, &opts, &out.join("agent"))?;
     eprintln!(
@@ -114,7 +137,12 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     let magnitude = sparq_agent::layer_scores(&layout, Criterion::Magnitude, dense.params());
     let fixed = |scope: Scope| -> Result<Vec<f64>> {
         let refs: Vec<&[f32]> = magnitude.iter().map(Vec::as_slice).collect();
-        let spec = MaskSpec { sparsity: budget, scope, criterion: Criterion::Magnitude, granularity: Granularity::Weight };
+        let spec = MaskSpec {
+            sparsity: budget,
+            scope,
+            criterion: Criterion::Magnitude,
+            granularity: Granularity::Weight,
+        };
         let mut rng = rand_pcg::Pcg64::new(0, 0);
         let masks = compute_masks(&infos, &flags, &refs, &spec, None, &mut rng)?;
         Ok(prunable
@@ -129,7 +157,10 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         ("search (best explored)".to_string(), found.best.clone()),
         ("search (greedy)".to_string(), found.greedy.clone()),
     ];
-    let b = Budget { sizes, sparsity: budget };
+    let b = Budget {
+        sizes,
+        sparsity: budget,
+    };
     let mut rows = Vec::new();
     for (method, allocation) in candidates {
         let params = prune_layerwise(&layout, dense.params(), &prunable, &allocation);
@@ -138,7 +169,12 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         if method == "search (best explored)" {
             save_policy(&out, &cp.meta, &policy)?;
         }
-        rows.push(Row { method, sparsity: b.achieved(&allocation), allocation, eval });
+        rows.push(Row {
+            method,
+            sparsity: b.achieved(&allocation),
+            allocation,
+            eval,
+        });
     }
     let dense_eval = evaluate(&dense, args.episodes, args.seed)?;
     let report = Report {
@@ -153,7 +189,10 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         dense: dense_eval,
         rows,
     };
-    sparq_log::write_atomic(&out.join("search.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    sparq_log::write_atomic(
+        &out.join("search.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -166,15 +205,31 @@ pub fn run(args: &PruneArgs) -> Result<()> {
 /// The searched policy as a checkpoint `sparq eval` reads (its mask: its zeros).
 fn save_policy(out: &Path, meta: &CheckpointMeta, policy: &HostPolicy) -> Result<()> {
     let params = policy.params().to_vec();
-    let mask: Vec<f32> = params.iter().map(|v| if *v == 0.0 { 0.0 } else { 1.0 }).collect();
-    let meta = CheckpointMeta { pruner: None, stats: (0.0, 0.0, 0), evals: Vec::new(), best: None, ..meta.clone() };
+    let mask: Vec<f32> = params
+        .iter()
+        .map(|v| if *v == 0.0 { 0.0 } else { 1.0 })
+        .collect();
+    let meta = CheckpointMeta {
+        pruner: None,
+        stats: (0.0, 0.0, 0),
+        evals: Vec::new(),
+        best: None,
+        ..meta.clone()
+    };
     let tensors = vec![
         (PARAMS.to_string(), params.clone()),
         ("target".to_string(), params),
         ("mask".to_string(), mask),
     ];
     let name = format!("step_{:010}", meta.env_steps);
-    sparq_checkpoint::save(&out.join(sparq_log::CHECKPOINTS_DIR), &name, &meta, &tensors, &[], 0)?;
+    sparq_checkpoint::save(
+        &out.join(sparq_log::CHECKPOINTS_DIR),
+        &name,
+        &meta,
+        &tensors,
+        &[],
+        0,
+    )?;
     Ok(())
 }
 
@@ -193,13 +248,19 @@ impl Report {
         for _ in &self.layers {
             s.push_str(&format!(" {:>8}", "0"));
         }
-        s.push_str(&format!(" {:>9.4} {:>9.2} ± {:>6.2}\n", 0.0, self.dense.return_mean, self.dense.return_std));
+        s.push_str(&format!(
+            " {:>9.4} {:>9.2} ± {:>6.2}\n",
+            0.0, self.dense.return_mean, self.dense.return_std
+        ));
         for r in &self.rows {
             s.push_str(&format!("{:<24}", r.method));
             for a in &r.allocation {
                 s.push_str(&format!(" {a:>8.4}"));
             }
-            s.push_str(&format!(" {:>9.4} {:>9.2} ± {:>6.2}\n", r.sparsity, r.eval.return_mean, r.eval.return_std));
+            s.push_str(&format!(
+                " {:>9.4} {:>9.2} ± {:>6.2}\n",
+                r.sparsity, r.eval.return_mean, r.eval.return_std
+            ));
         }
         let f = &self.search;
         s.push_str(&format!(
