@@ -159,15 +159,17 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         None => (vec![d], names::feature_names(&env_id, d)),
     };
 
+    let inputs = Inputs {
+        states: &states,
+        frames: &frames,
+        obs_shape: &obs_shape,
+    };
     let mut reports = vec![explain_one(
-        &args, &cp, &config, &policy, &states, &frames, &obs_shape,
+        &args, &args.path, &cp, &config, &policy, &inputs,
     )?];
     if let Some((p, cp2, config2, pol2)) = &other {
-        let mut r = explain_one(&args, cp2, config2, pol2, &states, &frames, &obs_shape)?;
-        r.path = p.display().to_string();
-        reports.push(r);
+        reports.push(explain_one(&args, p, cp2, config2, pol2, &inputs)?);
     }
-    reports[0].path = args.path.display().to_string();
     let report = Report {
         env_id,
         names,
@@ -241,15 +243,28 @@ fn chosen_frames(n: usize, k: usize) -> Vec<usize> {
     (0..k).map(|i| (2 * i + 1) * n / (2 * k)).collect()
 }
 
+/// The states every policy is explained on, and how they are shown.
+struct Inputs<'a> {
+    /// `n × d` observations, laid end to end.
+    states: &'a [f32],
+    /// Indices of the states shown as frames.
+    frames: &'a [usize],
+    obs_shape: &'a [usize],
+}
+
 fn explain_one(
     args: &ExplainArgs,
+    path: &Path,
     cp: &RunCheckpoint,
     config: &sparq_config::Config,
     policy: &HostPolicy,
-    states: &[f32],
-    frames: &[usize],
-    obs_shape: &[usize],
+    inputs: &Inputs<'_>,
 ) -> Result<PolicyReport> {
+    let Inputs {
+        states,
+        frames,
+        obs_shape,
+    } = *inputs;
     let spec = policy.spec();
     let d = spec.obs.len();
     let n = states.len() / d;
@@ -282,7 +297,7 @@ fn explain_one(
         .collect();
     let sanity = sanity_check(args, cp, policy, states, &actions, &maps, occ_n)?;
     Ok(PolicyReport {
-        path: String::new(),
+        path: path.display().to_string(),
         sparsity: sparq::sparsity_of(policy, config).0.global,
         summary,
         frames: frame_rows,
