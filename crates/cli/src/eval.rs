@@ -8,8 +8,9 @@ use sparq::{EVAL_SEED_OFFSET, EvalStats, Policy, SparsityReport};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// A run directory (its latest checkpoint), a checkpoint directory, or a policy file written
-    /// by `sparq export --format policy`.
+    /// A run directory (its latest checkpoint), a checkpoint directory, an ensemble directory
+    /// written by `sparq merge --method ensemble`, or a policy file written by
+    /// `sparq export --format policy`.
     path: PathBuf,
     /// Greedy episodes to run.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
@@ -41,6 +42,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         // A policy file does not know its run's seed: default 0.
         let seed = args.seed.unwrap_or(0);
         return crate::export_cmd::eval_file::run(&args.path, args.episodes, seed, args.json);
+    }
+    if sparq::Ensemble::is_ensemble(&args.path) {
+        return run_ensemble(&args);
     }
     let path = match args.checkpoint.as_deref() {
         Some(value) => crate::train::chosen_checkpoint(&args.path, value)?,
@@ -89,5 +93,59 @@ pub fn run(args: EvalArgs) -> Result<()> {
     for (layer, s) in &report.sparsity.layers {
         println!("  {layer:<10} sparsity {s:.4}");
     }
+    Ok(())
+}
+
+/// `sparq eval` on an ensemble directory: its greedy return and its members' sparsity. The
+/// default seeds are those of the first member's run, as `sparq merge` evaluated it.
+fn run_ensemble(args: &EvalArgs) -> Result<()> {
+    let ensemble = sparq::Ensemble::load(&args.path)?;
+    let first = &ensemble.members()[0];
+    let seed = args
+        .seed
+        .unwrap_or(first.config().run.seed + EVAL_SEED_OFFSET);
+    let returns = ensemble.evaluate(args.episodes, seed)?;
+    let eval = EvalStats::from_returns(&returns).context("no episodes were run")?;
+    let (zeros, total) = crate::merge_cmd::ensemble_census(ensemble.members());
+    let mut layers = std::collections::BTreeMap::new();
+    for (k, m) in ensemble.members().iter().enumerate() {
+        for (layer, s) in m.sparsity().0.layers {
+            layers.insert(format!("m{k}.{layer}"), s);
+        }
+    }
+    let report = EvalReport {
+        eval,
+        seed,
+        sparsity: SparsityStats {
+            global: crate::merge_cmd::ensemble_sparsity(ensemble.members()),
+            layers,
+        },
+        params_total: total,
+        params_nonzero: total - zeros,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let e = &report.eval;
+    println!(
+        "{} ensemble of {} policies ({})",
+        ensemble.env_id(),
+        ensemble.members().len(),
+        ensemble.vote()
+    );
+    println!(
+        "return  mean {:.2}  std {:.2}  min {:.2}  max {:.2}  over {} episodes (seeds {seed}..{})",
+        e.return_mean,
+        e.return_std,
+        e.return_min,
+        e.return_max,
+        e.episodes,
+        seed + u64::from(args.episodes)
+    );
+    println!(
+        "params  {} total, {} nonzero; weight sparsity {:.4}",
+        report.params_total, report.params_nonzero, report.sparsity.global
+    );
     Ok(())
 }

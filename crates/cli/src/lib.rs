@@ -2,10 +2,13 @@
 //! program that registers its own environments ([`sparq::register_env`]) and then calls
 //! [`main`] gets every `sparq` command for them too.
 
+mod compress;
 mod env_cmd;
 mod error_line;
 mod eval;
+mod explain_cmd;
 mod export_cmd;
+mod merge_cmd;
 mod plot;
 mod prune_cmd;
 mod report_cmd;
@@ -36,6 +39,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Prune a trained policy one-shot at several sparsities, optionally fine-tune, and evaluate.
     Prune(prune_cmd::PruneArgs),
+    /// Saliency maps of a policy's greedy Q-value, figures, and the re-initialisation sanity check.
+    Explain(explain_cmd::ExplainArgs),
+    /// Merge policies of one environment: weight average, greedy soup, or ensemble.
+    Merge(merge_cmd::MergeArgs),
     /// Export a policy: for deployment (--format policy|onnx) or, neuron-pruned, as a smaller dense network (--compact).
     Export(export_cmd::ExportArgs),
     /// Run a sweep file (configs × overrides × seeds) locally or on a Ray cluster.
@@ -93,6 +100,8 @@ where
         Command::Eval(args) => eval::run(args),
         Command::Prune(args) => prune_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
+        Command::Merge(args) => merge_cmd::run(args),
+        Command::Explain(args) => explain_cmd::run(args),
         Command::Env(cmd) => env_cmd::run(cmd),
         Command::Sweep(args) => sweep_cmd::run(args),
         Command::Report(args) => report_cmd::run(args),

@@ -11,6 +11,7 @@ mod args;
 mod finetune;
 mod report;
 mod saliency;
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -36,6 +37,9 @@ const RNG_STREAM_PRUNE: u64 = 0x5EED_0002;
 const SUMMARY_FILES: [&str; 3] = ["prune.json", "prune.csv", "prune.png"];
 
 pub fn run(args: PruneArgs) -> Result<()> {
+    if args.search.is_some() {
+        return search::run(&args);
+    }
     let sparsities = args::parse_sparsities(&args.sparsities)?;
     let (cp, config) = load_checkpoint(&args.path)?;
     let dense = policy_of(&cp)?;

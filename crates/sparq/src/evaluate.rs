@@ -17,20 +17,45 @@ const MAX_EVAL_STEPS: u32 = 108_000;
 /// `seed + k` (a full reseed), so results do not depend on the number of threads or on which
 /// environment instance runs it.
 pub fn evaluate(policy: &HostPolicy, env_id: &str, episodes: u32, seed: u64) -> Result<Vec<f64>> {
+    evaluate_greedy(policy, env_id, episodes, seed)
+}
+
+/// Anything that acts greedily on an observation: one network ([`HostPolicy`]) or several acting
+/// as one ([`crate::Ensemble`]). Its buffers live in `Scratch`, one per evaluation thread.
+pub trait Greedy: Sync {
+    /// Per-thread buffers.
+    type Scratch: Default;
+    /// The action for `obs`.
+    fn act_greedy(&self, obs: &[f32], scratch: &mut Self::Scratch) -> usize;
+}
+
+impl Greedy for HostPolicy {
+    type Scratch = (Scratch, Vec<f32>);
+    fn act_greedy(&self, obs: &[f32], (s, q): &mut Self::Scratch) -> usize {
+        self.greedy(obs, s, q)
+    }
+}
+
+/// [`evaluate`] for any [`Greedy`] actor: same seeds, same episodes, same cap.
+pub fn evaluate_greedy<G: Greedy>(
+    actor: &G,
+    env_id: &str,
+    episodes: u32,
+    seed: u64,
+) -> Result<Vec<f64>> {
     (0..episodes)
         .into_par_iter()
         // An environment per worker thread, not per episode: a Gymnasium one is a process.
         .map_init(
-            || sparq_envs::make(env_id),
-            |env, k| {
+            || (sparq_envs::make(env_id), G::Scratch::default()),
+            |(env, scratch), k| {
                 let env = env.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
                 let mut obs = vec![0f32; env.obs_space().len()];
-                let (mut scratch, mut q) = (Scratch::default(), Vec::new());
                 env.reset(Some(seed.wrapping_add(k as u64)), &mut obs);
                 let limit = env.max_episode_steps().unwrap_or(MAX_EVAL_STEPS);
                 let mut ret = 0.0f64;
                 for _ in 0..limit {
-                    let a = policy.greedy(&obs, &mut scratch, &mut q);
+                    let a = actor.act_greedy(&obs, scratch);
                     env.step_async(a)?;
                     let step = env.step_wait(a, &mut obs)?;
                     ret += step.reward as f64;

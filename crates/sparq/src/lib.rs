@@ -22,11 +22,16 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod ensemble;
 mod evaluate;
 pub mod experience;
 mod trainer;
 
-pub use evaluate::{Policy, evaluate, sparsity_of};
+pub use ensemble::{
+    ENSEMBLE_FILE, ENSEMBLE_FORMAT, ENSEMBLE_VERSION, Ensemble, EnsembleManifest, EnsembleScratch,
+    Vote,
+};
+pub use evaluate::{Greedy, Policy, evaluate, evaluate_greedy, sparsity_of};
 pub use trainer::{
     BEST_CHECKPOINT, EVAL_SEED_OFFSET, Event, Interrupted, KEEP_CHECKPOINTS, RunOptions, Trainer,
     default_run_dir,

@@ -70,6 +70,24 @@ pub struct PruneArgs {
     /// Print prune.json's content instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Let an agent choose each layer's sparsity under --budget (AMC) instead of --sparsities.
+    #[arg(long, value_enum, requires = "budget")]
+    pub search: Option<SearchArg>,
+    /// Fraction of prunable weights the searched allocation must remove, in (0, 0.99].
+    #[arg(long, value_name = "B", allow_hyphen_values = true)]
+    pub budget: Option<f64>,
+    /// Compression episodes the search agent plays (one evaluation each, unless cached).
+    #[arg(long, default_value_t = 300)]
+    pub search_episodes: u64,
+    /// Greedy episodes per evaluation of an allocation during the search.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub search_eval_episodes: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SearchArg {
+    /// sparq's DQN learns the layer-by-layer compression environment.
+    Dqn,
 }
 
 impl PruneArgs {
