@@ -107,19 +107,10 @@ fn run_ensemble(args: &EvalArgs) -> Result<()> {
     let returns = ensemble.evaluate(args.episodes, seed)?;
     let eval = EvalStats::from_returns(&returns).context("no episodes were run")?;
     let (zeros, total) = crate::merge_cmd::ensemble_census(ensemble.members());
-    let mut layers = std::collections::BTreeMap::new();
-    for (k, m) in ensemble.members().iter().enumerate() {
-        for (layer, s) in m.sparsity().0.layers {
-            layers.insert(format!("m{k}.{layer}"), s);
-        }
-    }
     let report = EvalReport {
         eval,
         seed,
-        sparsity: SparsityStats {
-            global: crate::merge_cmd::ensemble_sparsity(ensemble.members()),
-            layers,
-        },
+        sparsity: crate::merge_cmd::ensemble_sparsity(ensemble.members()),
         params_total: total,
         params_nonzero: total - zeros,
     };

@@ -298,7 +298,7 @@ fn explain_one(
     let sanity = sanity_check(args, cp, policy, states, &actions, &maps, occ_n)?;
     Ok(PolicyReport {
         path: path.display().to_string(),
-        sparsity: sparq::sparsity_of(policy, config).0.global,
+        sparsity: sparq::sparsity_of(policy, config).global,
         summary,
         frames: frame_rows,
         sanity,

@@ -189,7 +189,7 @@ pub fn run(args: MergeArgs) -> Result<()> {
                 .map(|m| MemberRow {
                     path: m.path.display().to_string(),
                     eval: m.eval.clone(),
-                    sparsity: sparsity_of(&m.policy, &m.config).0.global,
+                    sparsity: sparsity_of(&m.policy, &m.config).global,
                 })
                 .collect(),
             soup,
@@ -467,13 +467,13 @@ fn save_merged(
         &[],
         0,
     )?;
-    let (sparsity, census) = sparsity_of(&policy, &first.config);
+    let sparsity = sparsity_of(&policy, &first.config);
     Ok(MergedRow {
         members: chosen.to_vec(),
         eval,
         sparsity: sparsity.global,
-        params_nonzero: census.params_nonzero,
-        params_total: census.params_total,
+        params_nonzero: policy.params_nonzero(),
+        params_total: policy.params().len(),
         target_sparsity: reprune.map(|r| r.target),
         target_met: reprune.map(|r| target_met(&policy, r)),
     })
@@ -533,7 +533,7 @@ fn write_ensemble(
     Ok(MergedRow {
         members: (0..members.len()).collect(),
         eval,
-        sparsity: ensemble_sparsity(ensemble.members()),
+        sparsity: ensemble_sparsity(ensemble.members()).global,
         params_nonzero: total - zeros,
         params_total: total,
         target_sparsity: None,
@@ -544,26 +544,32 @@ fn write_ensemble(
 /// Zero and total parameters over all members.
 pub fn ensemble_census(members: &[Policy]) -> (usize, usize) {
     members.iter().fold((0, 0), |(z, t), m| {
-        let (_, c) = m.sparsity();
-        (z + c.params_total - c.params_nonzero, t + c.params_total)
+        let params = m.network().params().len();
+        (z + params - m.network().params_nonzero(), t + params)
     })
 }
 
-/// The members' prunable-weight sparsity, weighted by their prunable weights' count.
-pub fn ensemble_sparsity(members: &[Policy]) -> f64 {
-    let mut weighted = 0.0;
-    let mut total = 0.0;
-    for m in members {
-        let n: usize = m
-            .network()
-            .spec()
-            .layout()
-            .layers
-            .iter()
-            .map(|l| l.weight_numel())
-            .sum();
-        weighted += m.sparsity().0.global * n as f64;
-        total += n as f64;
+/// The members' pruned weights over their prunable weights, with each member's layers listed
+/// as `m<k>.<layer>`.
+pub fn ensemble_sparsity(members: &[Policy]) -> sparq::SparsityReport {
+    let (mut pruned, mut total, mut layers) = (0, 0, std::collections::BTreeMap::new());
+    for (k, m) in members.iter().enumerate() {
+        let r = m.sparsity();
+        pruned += r.pruned;
+        total += r.total;
+        for (layer, s) in r.layers {
+            layers.insert(format!("m{k}.{layer}"), s);
+        }
     }
-    if total == 0.0 { 0.0 } else { weighted / total }
+    let global = if total == 0 {
+        0.0
+    } else {
+        pruned as f64 / total as f64
+    };
+    sparq::SparsityReport {
+        global,
+        pruned,
+        total,
+        layers,
+    }
 }
