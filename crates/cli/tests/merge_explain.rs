@@ -2,40 +2,9 @@
 
 use std::path::{Path, PathBuf};
 mod common;
-use common::{fails, ok};
+use common::{fails, ok, tiny_run};
 
 use serde_json::Value;
-
-const CONFIG: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../configs/cartpole_dqn.toml"
-);
-
-/// A 2000-step CartPole run with a [32, 32] network, plus `extra` overrides.
-fn tiny_run(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
-    let run = dir.join(name);
-    let mut args = vec![
-        "train",
-        CONFIG,
-        "--run-dir",
-        run.to_str().unwrap(),
-        "--set",
-        "run.total_steps=2000",
-        "--set",
-        "agent.learning_starts=500",
-        "--set",
-        "network.hidden=[32,32]",
-        "--set",
-        "run.device=\"cpu\"",
-        "--set",
-        "log.final_eval_episodes=5",
-    ];
-    for e in extra {
-        args.extend(["--set", e]);
-    }
-    ok(&args);
-    run
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -1,44 +1,13 @@
 //! `sparq prune` and `sparq export` end to end, on tiny CartPole runs trained for the test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 mod common;
-use common::{fails, ok, sparq};
+use common::{fails, ok, sparq, tiny_run};
 
 use serde_json::Value;
 
-const CONFIG: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../configs/cartpole_dqn.toml"
-);
-
 /// Weights per layer of the [32, 32] CartPole network (4 inputs, 2 actions).
 const LAYER_WEIGHTS: [(&str, usize); 3] = [("fc0", 32 * 4), ("fc1", 32 * 32), ("out", 2 * 32)];
-
-/// A 2000-step CartPole run with a [32, 32] network, plus `extra` overrides.
-fn tiny_run(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
-    let run = dir.join(name);
-    let mut args = vec![
-        "train",
-        CONFIG,
-        "--run-dir",
-        run.to_str().unwrap(),
-        "--set",
-        "run.total_steps=2000",
-        "--set",
-        "agent.learning_starts=500",
-        "--set",
-        "network.hidden=[32,32]",
-        "--set",
-        "run.device=\"cpu\"",
-        "--set",
-        "log.final_eval_episodes=5",
-    ];
-    for e in extra {
-        args.extend(["--set", e]);
-    }
-    ok(&args);
-    run
-}
 
 fn eval_json(path: &Path) -> Value {
     serde_json::from_str(&ok(&[

@@ -1,7 +1,7 @@
 //! Helpers shared by the `sparq` binary's end-to-end tests.
 #![allow(dead_code)] // each test file uses a part
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the `sparq` binary built for these tests.
@@ -48,4 +48,36 @@ pub fn ok(args: &[&str]) -> String {
 /// Runs `sparq` expecting failure; returns its one stderr line.
 pub fn fails(args: &[&str]) -> String {
     one_line(&sparq(args))
+}
+
+/// The dense CartPole config the short test runs start from.
+pub const CONFIG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../configs/cartpole_dqn.toml"
+);
+
+/// A 2000-step CartPole run with a [32, 32] network, plus `extra` overrides.
+pub fn tiny_run(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let run = dir.join(name);
+    let mut args = vec![
+        "train",
+        CONFIG,
+        "--run-dir",
+        run.to_str().unwrap(),
+        "--set",
+        "run.total_steps=2000",
+        "--set",
+        "agent.learning_starts=500",
+        "--set",
+        "network.hidden=[32,32]",
+        "--set",
+        "run.device=\"cpu\"",
+        "--set",
+        "log.final_eval_episodes=5",
+    ];
+    for e in extra {
+        args.extend(["--set", e]);
+    }
+    ok(&args);
+    run
 }
