@@ -67,7 +67,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    let (e, meta) = (&report.eval, policy.meta());
+    let meta = policy.meta();
     println!(
         "{} after {} env steps ({} gradient steps)",
         meta.env_id, meta.env_steps, meta.grad_steps
@@ -77,19 +77,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     } else {
         ""
     };
-    println!(
-        "return  mean {:.2}  std {:.2}  min {:.2}  max {:.2}  over {} episodes (seeds {seed}..{}{whose})",
-        e.return_mean,
-        e.return_std,
-        e.return_min,
-        e.return_max,
-        e.episodes,
-        seed + u64::from(args.episodes)
-    );
-    println!(
-        "params  {} total, {} nonzero; weight sparsity {:.4}",
-        report.params_total, report.params_nonzero, report.sparsity.global
-    );
+    print_return_and_params(&report, seed, args.episodes, whose);
     for (layer, s) in &report.sparsity.layers {
         println!("  {layer:<10} sparsity {s:.4}");
     }
@@ -118,25 +106,30 @@ fn run_ensemble(args: &EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    let e = &report.eval;
     println!(
         "{} ensemble of {} policies ({})",
         ensemble.env_id(),
         ensemble.members().len(),
         ensemble.vote()
     );
+    print_return_and_params(&report, seed, args.episodes, "");
+    Ok(())
+}
+
+/// The return and parameter lines both kinds of evaluation print.
+fn print_return_and_params(report: &EvalReport, seed: u64, episodes: u32, whose: &str) {
+    let e = &report.eval;
     println!(
-        "return  mean {:.2}  std {:.2}  min {:.2}  max {:.2}  over {} episodes (seeds {seed}..{})",
+        "return  mean {:.2}  std {:.2}  min {:.2}  max {:.2}  over {} episodes (seeds {seed}..{}{whose})",
         e.return_mean,
         e.return_std,
         e.return_min,
         e.return_max,
         e.episodes,
-        seed + u64::from(args.episodes)
+        seed + u64::from(episodes)
     );
     println!(
         "params  {} total, {} nonzero; weight sparsity {:.4}",
         report.params_total, report.params_nonzero, report.sparsity.global
     );
-    Ok(())
 }

@@ -140,7 +140,7 @@ pub fn run(args: ExplainArgs) -> Result<()> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| run_dir_of(&cp.path).join("explain"));
+        .unwrap_or_else(|| crate::prune_cmd::run_dir_of(&cp.path).join("explain"));
     sparq_agent::set_threads(config.run.torch_threads.max(1));
 
     let env_id = cp.meta.env_id.clone();
@@ -395,19 +395,6 @@ fn mean_spearman(a: &[f32], b: &[f32], d: usize, active: Option<&[f32]>) -> Opti
         .filter_map(|(i, (x, y))| saliency::spearman(&pick(x, i), &pick(y, i)))
         .collect();
     (!rs.is_empty()).then(|| rs.iter().sum::<f64>() / rs.len() as f64)
-}
-
-/// The run directory holding `checkpoints/<name>`, else the checkpoint's parent.
-fn run_dir_of(checkpoint: &Path) -> PathBuf {
-    let parent = checkpoint.parent().unwrap_or(Path::new("."));
-    if parent
-        .file_name()
-        .is_some_and(|n| n == sparq_log::CHECKPOINTS_DIR)
-    {
-        parent.parent().unwrap_or(parent).to_path_buf()
-    } else {
-        parent.to_path_buf()
-    }
 }
 
 impl Report {

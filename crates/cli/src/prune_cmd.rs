@@ -153,7 +153,7 @@ fn scores(
 }
 
 /// The run directory holding `checkpoints/<name>`, else the checkpoint's parent.
-fn run_dir_of(checkpoint: &Path) -> PathBuf {
+pub(crate) fn run_dir_of(checkpoint: &Path) -> PathBuf {
     let parent = checkpoint.parent().unwrap_or(Path::new("."));
     if parent
         .file_name()
