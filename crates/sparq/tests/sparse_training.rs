@@ -135,8 +135,8 @@ fn set_and_rigl_rewire_real_updates_at_constant_sparsity_and_grow_from_zero() {
             );
             let params = learner.params_host().unwrap();
             let (first, second) = (
-                state_of(&learner, "optim.first"),
-                state_of(&learner, "optim.second"),
+                state_of(learner, "optim.first"),
+                state_of(learner, "optim.second"),
             );
             for i in 0..mask.len() {
                 if mask[i] == 0.0 {
@@ -184,7 +184,7 @@ fn ste_computes_with_the_top_k_of_its_dense_weights_every_step() {
         let learner = &rig.learner;
         assert!(change.is_some(), "STE updates its mask every step");
         let (mask, params) = (learner.mask_host().unwrap(), learner.params_host().unwrap());
-        let dense = state_of(&learner, "ste.dense");
+        let dense = state_of(learner, "ste.dense");
         for i in 0..mask.len() {
             assert_eq!(params[i], dense[i] * mask[i]);
         }
