@@ -24,13 +24,17 @@ METHODS = {
 }
 
 
-def tensors(checkpoint):
-    """{name: (numel, bytes)} from a safetensors file's header."""
+def header(checkpoint):
+    """The safetensors file's JSON header and the offset where its data starts."""
     with open(os.path.join(checkpoint, "tensors.safetensors"), "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
+        return json.loads(f.read(n)), 8 + n
+
+
+def tensors(checkpoint):
+    """{name: (numel, bytes)} from a safetensors file's header."""
     out = {}
-    for name, t in header.items():
+    for name, t in header(checkpoint)[0].items():
         if name == "__metadata__":
             continue
         start, end = t["data_offsets"]
@@ -43,10 +47,10 @@ def tensors(checkpoint):
 
 def read_f32(checkpoint, name):
     """One f32 tensor's values, flat."""
+    h, data_start = header(checkpoint)
+    start, end = h[name]["data_offsets"]
     with open(os.path.join(checkpoint, "tensors.safetensors"), "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        start, end = json.loads(f.read(n))[name]["data_offsets"]
-        f.seek(8 + n + start)
+        f.seek(data_start + start)
         data = f.read(end - start)
     return struct.unpack(f"<{len(data) // 4}f", data)
 
