@@ -393,6 +393,45 @@ fn the_allocation_search_meets_its_budget_and_writes_a_policy_eval_reads() {
 }
 
 #[test]
+fn a_search_with_fine_tuning_scores_tuned_policies_that_keep_their_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tiny_run(dir.path(), "a", &[]);
+    let out = dir.path().join("search-ft");
+    let report: Value = serde_json::from_str(&ok(&[
+        "prune",
+        s(&run),
+        "--search",
+        "dqn",
+        "--budget",
+        "0.8",
+        "--search-episodes",
+        "10",
+        "--search-eval-episodes",
+        "2",
+        "--episodes",
+        "2",
+        "--finetune-steps",
+        "50",
+        "--out",
+        s(&out),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(report["finetune_steps"], 50);
+    // The saved best allocation was fine-tuned: the weights it pruned are still zero, and the
+    // ones it kept moved away from the source's.
+    let (source, _) = sparq_runstate::load(&run).unwrap();
+    let (best, _) = sparq_runstate::load(&out).unwrap();
+    let w0 = source.tensor(sparq_runstate::PARAMS).unwrap();
+    let w1 = best.tensor(sparq_runstate::PARAMS).unwrap();
+    let weights = 32.0 * 4.0 + 32.0 * 32.0 + 2.0 * 32.0;
+    let zeros = w1.iter().filter(|v| **v == 0.0).count();
+    assert!(zeros as f64 >= 0.8 * weights - 1.0, "{zeros}");
+    let moved = w0.iter().zip(w1).filter(|(a, b)| **b != 0.0 && a != b).count();
+    assert!(moved > 0, "fine-tuning left every kept weight as it was");
+}
+
+#[test]
 fn bad_searches_get_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let run = tiny_run(dir.path(), "a", &[]);

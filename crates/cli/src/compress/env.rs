@@ -4,9 +4,9 @@
 //! current layer (position, fan-in and fan-out, share of the weights) and the episode so far
 //! (weights removed, weights the budget still needs, the previous choice); the action is a
 //! sparsity level from [`LEVELS`], raised as the budget requires ([`Budget::clamp`]). After the
-//! last layer the source policy is pruned layerwise by magnitude at the chosen allocation and
-//! evaluated greedily; the reward is its mean return over the dense policy's, given once, at the
-//! end. Allocations already evaluated are answered from a cache, and every evaluation is timed,
+//! last layer the source policy is pruned layerwise by magnitude at the chosen allocation (and
+//! fine-tuned, if asked: [`Context::prune`]) and evaluated greedily; the reward is its mean return
+//! over the dense policy's, given once, at the end. Allocations already evaluated are answered from a cache, and every evaluation is timed,
 //! so the search reports what it spent.
 
 use std::collections::HashMap;
@@ -17,14 +17,19 @@ use std::time::Instant;
 use sparq_agent::HostPolicy;
 use sparq_envs::{Env, ObsSpace, Step};
 
-use super::alloc::{Budget, LEVELS, prune_layerwise};
+use super::alloc::{Budget, LEVELS};
 
 /// Observation features per layer.
 pub const FEATURES: usize = 7;
 
+/// The policy an allocation gives: the source pruned layerwise by magnitude at it, then
+/// fine-tuned with its masks held when the search is asked to.
+pub type Prune = Arc<dyn Fn(&[f64]) -> anyhow::Result<HostPolicy> + Send + Sync>;
+
 /// What every instance of the environment shares (the trainer makes several).
 pub struct Context {
     pub source: HostPolicy,
+    pub prune: Prune,
     pub env_id: String,
     /// Layout indices of the prunable layers, in network order.
     pub prunable: Vec<usize>,
@@ -46,7 +51,8 @@ pub struct SearchLog {
     pub tried: Vec<(Vec<f64>, f64)>,
     /// Mean return by allocation (bit patterns, so equal allocations share an entry).
     pub cache: HashMap<Vec<u64>, f64>,
-    /// Greedy evaluations run (cache misses) and their wall time.
+    /// Allocations scored (cache misses) and their wall time: pruning, fine-tuning if asked, and
+    /// the greedy evaluation.
     pub evaluations: usize,
     pub eval_seconds: f64,
     /// The first evaluation that failed: the search reports it instead of a result.
@@ -54,16 +60,14 @@ pub struct SearchLog {
 }
 
 impl Context {
-    /// Mean greedy return of the source pruned at `allocation`, cached.
+    /// Mean greedy return of the policy `allocation` gives, cached.
     pub fn score(&self, allocation: &[f64]) -> anyhow::Result<f64> {
         let key: Vec<u64> = allocation.iter().map(|s| s.to_bits()).collect();
         if let Some(&r) = self.lock().cache.get(&key) {
             return Ok(r);
         }
         let started = Instant::now();
-        let layout = self.source.spec().layout();
-        let params = prune_layerwise(&layout, self.source.params(), &self.prunable, allocation);
-        let policy = HostPolicy::new(self.source.spec().clone(), params)?;
+        let policy = (self.prune)(allocation)?;
         let returns = sparq::evaluate(&policy, &self.env_id, self.episodes, self.seed)?;
         let mean = returns.iter().sum::<f64>() / returns.len().max(1) as f64;
         let mut log = self.lock();

@@ -54,7 +54,8 @@ pub struct PruneArgs {
     /// Prune single weights or whole units.
     #[arg(long, value_enum, default_value_t = GranularityArg::Weight)]
     pub granularity: GranularityArg,
-    /// Gradient steps of fine-tuning after pruning, with the masks held (0 = none).
+    /// Gradient steps of fine-tuning after pruning, with the masks held (0 = none). With
+    /// --search, every allocation is fine-tuned so before it is scored or compared.
     #[arg(long, default_value_t = 0)]
     pub finetune_steps: u64,
     /// Greedy evaluation episodes per policy.

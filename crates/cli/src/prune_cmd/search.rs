@@ -1,25 +1,27 @@
 //! `sparq prune PATH --search dqn --budget B`: a DQN agent chooses each layer's sparsity under a
 //! global budget (the compression environment of `crate::compress`), and its allocation is
 //! compared with the fixed ones at the same budget — uniform (every layer at B), global
-//! magnitude (one threshold) and ERK — all pruned one-shot by magnitude and evaluated on the same
-//! episodes. The search scores allocations on its own seeds (`--seed` + [`SEARCH_SEED_OFFSET`]),
+//! magnitude (one threshold) and ERK — all pruned one-shot by magnitude, fine-tuned alike with
+//! `--finetune-steps K` (masks held), and evaluated on the same episodes. The search scores allocations on its own seeds (`--seed` + [`SEARCH_SEED_OFFSET`]),
 //! never on the comparison's, so picking the best explored allocation does not flatter it.
 //!
 //! Writes `search.json`, the agent's run directory `agent/`, and the searched policy as a
 //! checkpoint under `checkpoints/`, into OUT (default `<run dir>/prune-search-dqn-b<B>`).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use sparq_agent::HostPolicy;
+use sparq_agent::{HostPolicy, Learner};
+use sparq_config::Config;
 use sparq_log::EvalStats;
 use sparq_prune::{Criterion, Granularity, Mask, MaskSpec, Scope, compute_masks};
-use sparq_runstate::{CheckpointMeta, PARAMS};
+use sparq_runstate::{CheckpointMeta, PARAMS, RunCheckpoint};
 
 use super::PruneArgs;
 use crate::compress::alloc::{Budget, MAX_LEVEL, prune_layerwise};
-use crate::compress::env::{Context as SearchContext, SearchLog};
+use crate::compress::env::{Context as SearchContext, Prune, SearchLog};
 use crate::compress::search::{SearchOptions, SearchResult, search};
 
 /// Added to `--seed` for the episodes the search scores allocations on.
@@ -30,6 +32,8 @@ struct Report {
     source: String,
     env_id: String,
     budget: f64,
+    /// Gradient steps of masked fine-tuning each allocation gets before it is evaluated.
+    finetune_steps: u64,
     /// The prunable layers, in order; every allocation lists one sparsity per layer.
     layers: Vec<String>,
     episodes: u32,
@@ -83,7 +87,13 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| super::run_dir_of(&cp.path).join(format!("prune-search-dqn-b{budget}")));
+        .unwrap_or_else(|| {
+            let ft = match args.finetune_steps {
+                0 => String::new(),
+                k => format!("-ft{k}"),
+            };
+            super::run_dir_of(&cp.path).join(format!("prune-search-dqn-b{budget}{ft}"))
+        });
     if out.exists()
         && std::fs::read_dir(&out)
             .map(|mut d| d.next().is_some())
@@ -103,8 +113,11 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     };
     let search_seed = args.seed.wrapping_add(SEARCH_SEED_OFFSET);
     let dense_search = evaluate(&dense, args.search_eval_episodes, search_seed)?;
+    let cp = Arc::new(cp);
+    let prune = pruning(cp.clone(), &config, args, dense.clone(), prunable.clone())?;
     let ctx = SearchContext {
         source: dense.clone(),
+        prune: prune.clone(),
         env_id: env_id.clone(),
         prunable: prunable.clone(),
         budget: Budget {
@@ -122,10 +135,14 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         seed: args.seed,
     };
     eprintln!(
-        "sparq: searching {} layer sparsities at budget {budget}: {} episodes, {} evaluation episodes each",
+        "sparq: searching {} layer sparsities at budget {budget}: {} episodes, {} evaluation episodes each{}",
         names.len(),
         opts.episodes,
-        args.search_eval_episodes
+        args.search_eval_episodes,
+        match args.finetune_steps {
+            0 => String::new(),
+            k => format!(" after {k} fine-tuning steps"),
+        }
     );
     let found = search(ctx, &opts, &out.join("agent"))?;
     eprintln!(
@@ -163,8 +180,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     };
     let mut rows = Vec::new();
     for (method, allocation) in candidates {
-        let params = prune_layerwise(&layout, dense.params(), &prunable, &allocation);
-        let policy = HostPolicy::new(cp.meta.net.clone(), params)?;
+        let policy = prune(&allocation).with_context(|| format!("allocation {method}"))?;
         let eval = evaluate(&policy, args.episodes, args.seed)?;
         if method == "search (best explored)" {
             save_policy(&out, &cp.meta, &policy)?;
@@ -181,6 +197,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         source: cp.path.display().to_string(),
         env_id: env_id.clone(),
         budget,
+        finetune_steps: args.finetune_steps,
         layers: names,
         episodes: args.episodes,
         seed: args.seed,
@@ -200,6 +217,45 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         println!("wrote {}/search.json", out.display());
     }
     Ok(())
+}
+
+/// The policy each allocation gives, in the search and in the comparison alike: the source pruned
+/// layerwise by magnitude, then, with `--finetune-steps K`, K gradient steps of fine-tuning on
+/// the CPU with the pruned weights (and any the checkpoint had masked) held at zero.
+fn pruning(
+    cp: Arc<RunCheckpoint>,
+    config: &Config,
+    args: &PruneArgs,
+    source: HostPolicy,
+    prunable: Vec<usize>,
+) -> Result<Prune> {
+    let layout = cp.meta.net.layout();
+    let (steps, seed) = (args.finetune_steps, args.seed);
+    let checked = match steps {
+        0 => None,
+        _ => Some(super::checkable(config, args).check()?),
+    };
+    Ok(Arc::new(move |allocation: &[f64]| {
+        let params = prune_layerwise(&layout, source.params(), &prunable, allocation);
+        let Some(checked) = &checked else {
+            return Ok(HostPolicy::new(source.spec().clone(), params)?);
+        };
+        let old = cp.tensor("mask").filter(|m| m.len() == params.len());
+        let mask: Vec<f32> = (0..params.len())
+            .map(|i| {
+                let was_masked = old.is_some_and(|m| m[i] == 0.0);
+                let zeroed = params[i] == 0.0 && (source.params()[i] != 0.0 || was_masked);
+                if zeroed { 0.0 } else { 1.0 }
+            })
+            .collect();
+        let meta = &cp.meta;
+        let agent = &checked.config().agent;
+        let mut learner = Learner::new(meta.net.clone(), agent, tch::Device::Cpu, false)?;
+        learner.restore_host(&cp.tensors, meta.grad_steps, meta.optimizer_step)?;
+        learner.set_mask(&mask)?;
+        super::finetune::finetune(&mut learner, checked, steps, seed)?;
+        Ok(HostPolicy::new(meta.net.clone(), learner.params_host()?)?)
+    }))
 }
 
 /// The searched policy as a checkpoint `sparq eval` reads (its mask: its zeros).
@@ -235,8 +291,12 @@ fn save_policy(out: &Path, meta: &CheckpointMeta, policy: &HostPolicy) -> Result
 
 impl Report {
     fn table(&self) -> String {
+        let ft = match self.finetune_steps {
+            0 => String::new(),
+            k => format!(", each allocation fine-tuned {k} gradient steps"),
+        };
         let mut s = format!(
-            "{}: per-layer sparsity at budget {} ({} greedy episodes from seed {})\n",
+            "{}: per-layer sparsity at budget {} ({} greedy episodes from seed {}{ft})\n",
             self.env_id, self.budget, self.episodes, self.seed
         );
         s.push_str(&format!("{:<24}", "allocation"));
