@@ -336,29 +336,20 @@ fn explain_compares_two_policies_on_the_same_states_and_refuses_two_environments
     assert!(line.contains("--states"), "{line}");
 }
 
+/// `sparq prune RUN --search dqn --budget 0.8` with 2 evaluation episodes per allocation.
+fn search_json(run: &Path, out: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["prune", s(run), "--search", "dqn", "--budget", "0.8"];
+    args.extend(["--search-eval-episodes", "2", "--out", s(out), "--json"]);
+    args.extend(extra);
+    serde_json::from_str(&ok(&args)).unwrap()
+}
+
 #[test]
 fn the_allocation_search_meets_its_budget_and_writes_a_policy_eval_reads() {
     let dir = tempfile::tempdir().unwrap();
     let run = tiny_run(dir.path(), "a", &[]);
     let out = dir.path().join("search");
-    let report: Value = serde_json::from_str(&ok(&[
-        "prune",
-        s(&run),
-        "--search",
-        "dqn",
-        "--budget",
-        "0.8",
-        "--search-episodes",
-        "30",
-        "--search-eval-episodes",
-        "2",
-        "--episodes",
-        "3",
-        "--out",
-        s(&out),
-        "--json",
-    ]))
-    .unwrap();
+    let report = search_json(&run, &out, &["--search-episodes", "30", "--episodes", "3"]);
     let rows = report["rows"].as_array().unwrap();
     let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
     assert_eq!(
@@ -397,26 +388,18 @@ fn a_search_with_fine_tuning_scores_tuned_policies_that_keep_their_zeros() {
     let dir = tempfile::tempdir().unwrap();
     let run = tiny_run(dir.path(), "a", &[]);
     let out = dir.path().join("search-ft");
-    let report: Value = serde_json::from_str(&ok(&[
-        "prune",
-        s(&run),
-        "--search",
-        "dqn",
-        "--budget",
-        "0.8",
-        "--search-episodes",
-        "10",
-        "--search-eval-episodes",
-        "2",
-        "--episodes",
-        "2",
-        "--finetune-steps",
-        "50",
-        "--out",
-        s(&out),
-        "--json",
-    ]))
-    .unwrap();
+    let report = search_json(
+        &run,
+        &out,
+        &[
+            "--search-episodes",
+            "10",
+            "--episodes",
+            "2",
+            "--finetune-steps",
+            "50",
+        ],
+    );
     assert_eq!(report["finetune_steps"], 50);
     // The saved best allocation was fine-tuned: the weights it pruned are still zero, and the
     // ones it kept moved away from the source's.
@@ -427,7 +410,11 @@ fn a_search_with_fine_tuning_scores_tuned_policies_that_keep_their_zeros() {
     let weights = 32.0 * 4.0 + 32.0 * 32.0 + 2.0 * 32.0;
     let zeros = w1.iter().filter(|v| **v == 0.0).count();
     assert!(zeros as f64 >= 0.8 * weights - 1.0, "{zeros}");
-    let moved = w0.iter().zip(w1).filter(|(a, b)| **b != 0.0 && a != b).count();
+    let moved = w0
+        .iter()
+        .zip(w1)
+        .filter(|(a, b)| **b != 0.0 && a != b)
+        .count();
     assert!(moved > 0, "fine-tuning left every kept weight as it was");
 }
 

@@ -84,16 +84,13 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         .iter()
         .map(|&l| layout.layers[l].name.clone())
         .collect();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| {
-            let ft = match args.finetune_steps {
-                0 => String::new(),
-                k => format!("-ft{k}"),
-            };
-            super::run_dir_of(&cp.path).join(format!("prune-search-dqn-b{budget}{ft}"))
-        });
+    let out = args.out.clone().unwrap_or_else(|| {
+        let ft = match args.finetune_steps {
+            0 => String::new(),
+            k => format!("-ft{k}"),
+        };
+        super::run_dir_of(&cp.path).join(format!("prune-search-dqn-b{budget}{ft}"))
+    });
     if out.exists()
         && std::fs::read_dir(&out)
             .map(|mut d| d.next().is_some())
