@@ -116,6 +116,11 @@ pub fn run(args: SweepArgs) -> Result<()> {
             Backend::Ray => format!("Ray at {}", args.address.as_deref().unwrap_or("?")),
         }
     );
+    if args.backend == Backend::Local
+        && let Some(note) = gpu_sharing_note(&plan, jobs_at_once, gpu_visible())
+    {
+        eprintln!("sparq: {note}");
+    }
     let status = Status::new(&plan, &out);
     match args.backend {
         Backend::Local => run_local(&plan, &out, jobs_at_once, &status)?,
@@ -357,6 +362,38 @@ fn refresh(index: &mut Index, dir: &Path) {
 }
 
 /// What `sparq sweep --dry-run` prints for a job.
+/// Whether this process can see an NVIDIA GPU (the driver's control device, not hidden by
+/// `CUDA_VISIBLE_DEVICES`). A hint only: the runs themselves decide by loading libtorch's CUDA.
+fn gpu_visible() -> bool {
+    let hidden = std::env::var("CUDA_VISIBLE_DEVICES").is_ok_and(|v| v.is_empty() || v == "-1");
+    !hidden && Path::new("/dev/nvidiactl").exists()
+}
+
+/// A warning when runs started at once would share one GPU: `run.device = "auto"` sends every
+/// run there, and small networks then take turns on it (benchmarks/gpu.md: 12 MinAtar runs at
+/// once ran at 80 env-steps/s each, against 404 on CPU cores).
+fn gpu_sharing_note(plan: &Plan, jobs_at_once: usize, gpu: bool) -> Option<String> {
+    if jobs_at_once < 2 || !gpu {
+        return None;
+    }
+    let on_gpu = plan
+        .jobs
+        .iter()
+        .filter(|j| match &j.kind {
+            JobKind::Train { config, overrides } => sparq_config::Config::load(config, overrides)
+                .is_ok_and(|c| c.run.device != sparq_config::Device::Cpu),
+            JobKind::Prune { .. } => false,
+        })
+        .count();
+    (on_gpu > 1).then(|| {
+        format!(
+            "{on_gpu} runs may use the GPU ({jobs_at_once} at once): concurrent runs of small \
+             networks share it badly (benchmarks/gpu.md); set \"run.device\" = \"cpu\" in the \
+             sweep's [set] to run them on the CPU cores"
+        )
+    })
+}
+
 fn command_line(job: &Job) -> String {
     match &job.kind {
         JobKind::Train { config, overrides } => format!(
@@ -650,4 +687,37 @@ fn repo_root() -> PathBuf {
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
         PathBuf::from,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three seeds of the CartPole config, with `set` added to the sweep's [set].
+    fn plan(set: &str) -> Plan {
+        let dir = tempfile::tempdir().unwrap();
+        let config = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../configs/cartpole_dqn.toml"
+        );
+        let file = dir.path().join("s.toml");
+        let text =
+            format!("config = {config:?}\nseeds = 3\n[set]\n{set}\n[[points]]\nname = \"a\"\n");
+        std::fs::write(&file, text).unwrap();
+        Plan::from_file(&file).unwrap()
+    }
+
+    #[test]
+    fn runs_that_would_share_a_gpu_get_a_note_and_cpu_runs_do_not() {
+        let auto = plan("");
+        let note = gpu_sharing_note(&auto, 2, true).expect("a note");
+        assert!(
+            note.starts_with("3 runs may use the GPU (2 at once)"),
+            "{note}"
+        );
+        assert!(gpu_sharing_note(&auto, 2, false).is_none());
+        assert!(gpu_sharing_note(&auto, 1, true).is_none());
+        let cpu = plan("\"run.device\" = \"cpu\"");
+        assert!(gpu_sharing_note(&cpu, 2, true).is_none());
+    }
 }
