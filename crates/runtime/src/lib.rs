@@ -11,6 +11,7 @@
 //! scratch memory; [`Policy::q_values`], [`Policy::act`] and [`Policy::act_batch`] allocate
 //! nothing. A C ABI over the same calls is in [`ffi`] and `include/sparq_runtime.h`.
 
+pub mod calibrate;
 mod error;
 pub mod ffi;
 pub mod format;

@@ -16,6 +16,11 @@ use sparq_runstate::{load as load_checkpoint, policy_of};
 /// ~1.1e-5 (benchmarks/policy-runtime.md), so the bar is 1e-4 and the figure is printed.
 pub const F32_TOLERANCE: f64 = 1e-4;
 
+/// States from the policy's own rollouts that int8 policy files are calibrated on
+/// (`sparq_runtime::calibrate`), and the offset of their seed from `--seed`.
+const CALIBRATION_STATES: usize = 10_000;
+const CALIBRATION_SEED_OFFSET: u64 = 1_000_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
     /// A sparq-runtime policy file.
@@ -41,7 +46,14 @@ pub fn run(r: Request) -> Result<()> {
     let hash = policy::source_hash(&cp.path)?;
     let dense = policy::build(&host, env_id, hash, false, |_, _| Format::DenseF32);
     let dense_len = dense.to_bytes().len();
-    let chosen = policy::build(&host, env_id, hash, r.int8, quant::auto_format);
+    let mut chosen = policy::build(&host, env_id, hash, r.int8, quant::auto_format);
+    if r.int8 && r.kind == Kind::Policy {
+        // Calibrated on other episodes than the ones the agreement below is measured on.
+        let seed = r.seed.wrapping_add(CALIBRATION_SEED_OFFSET);
+        let calibration = super::record_states(&host, env_id, CALIBRATION_STATES, seed)?;
+        sparq_runtime::calibrate::calibrate(&mut chosen, &dense, &calibration)
+            .context("calibrating the int8 layers")?;
+    }
     let bytes = match r.kind {
         Kind::Policy => chosen.to_bytes(),
         Kind::Onnx => super::onnx::model(&dense, r.int8),
