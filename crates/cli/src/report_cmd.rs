@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sparq_stats::{Aggregate, Interval, Scores, interval_estimates, profile_intervals};
 use sparq_sweep::{Index, Job, JobKind};
@@ -38,6 +38,10 @@ pub struct ReportArgs {
     /// reported over the seeds every group has.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     seeds: Vec<u64>,
+    /// Only the runs on this environment, e.g. `Acrobot-v1` (default: all), for a sweep whose
+    /// groups pool several.
+    #[arg(long, value_name = "ID")]
+    env: Option<String>,
 }
 
 /// Confidence level of every interval.
@@ -98,7 +102,18 @@ pub struct TaskScores {
 
 pub fn run(args: ReportArgs) -> Result<()> {
     let index = sparq_sweep::Index::read(&args.sweep_dir)?;
-    let (samples, missing) = collect(&index, &args.sweep_dir, &args.seeds)?;
+    if let Some(env) = &args.env
+        && !index.plan.jobs.iter().any(|j| &j.env_id == env)
+    {
+        let mut ids: Vec<&str> = index.plan.jobs.iter().map(|j| j.env_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        bail!(
+            "--env {env}: no run of this sweep is on it (it has {})",
+            ids.join(", ")
+        );
+    }
+    let (samples, missing) = collect(&index, &args.sweep_dir, &args.seeds, args.env.as_deref())?;
     anyhow::ensure!(
         !samples.is_empty(),
         "{}: no finished runs yet (run sparq sweep first)",
@@ -140,11 +155,16 @@ fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Reads every finished job's results; unfinished jobs are listed in `missing`.
-fn collect(index: &Index, dir: &Path, seeds: &[u64]) -> Result<(Vec<Sample>, Vec<String>)> {
+fn collect(
+    index: &Index,
+    dir: &Path,
+    seeds: &[u64],
+    env: Option<&str>,
+) -> Result<(Vec<Sample>, Vec<String>)> {
     let mut samples = Vec::new();
     let mut missing = Vec::new();
     for job in &index.plan.jobs {
-        if !seeds.is_empty() && !seeds.contains(&job.seed) {
+        if !seeds.is_empty() && !seeds.contains(&job.seed) || env.is_some_and(|e| e != job.env_id) {
             continue;
         }
         let run = dir.join(&job.dir);
@@ -304,8 +324,9 @@ fn build(
     })
 }
 
-fn ci(i: &Interval) -> String {
-    format!("{:.1} [{:.1}, {:.1}]", i.point, i.lo, i.hi)
+/// `point [lo, hi]` with `d` decimals.
+fn ci(i: &Interval, d: usize) -> String {
+    format!("{:.d$} [{:.d$}, {:.d$}]", i.point, i.lo, i.hi)
 }
 
 fn markdown(r: &Report) -> String {
@@ -327,6 +348,8 @@ fn markdown(r: &Report) -> String {
         "| group | runs | sparsity | IQM | mean | median | optimality gap |"
     );
     let _ = writeln!(s, "| --- | ---: | ---: | --- | --- | --- | --- |");
+    // Returns read well to 0.1; normalized scores live in [0, 1] and need three decimals.
+    let d = if r.score == "return" { 1 } else { 3 };
     for g in &r.groups {
         let _ = writeln!(
             s,
@@ -334,10 +357,10 @@ fn markdown(r: &Report) -> String {
             g.name,
             g.runs,
             g.sparsity,
-            ci(&g.iqm),
-            ci(&g.mean),
-            ci(&g.median),
-            g.optimality_gap.as_ref().map_or("n/a".into(), ci)
+            ci(&g.iqm, d),
+            ci(&g.mean, d),
+            ci(&g.median, d),
+            g.optimality_gap.as_ref().map_or("n/a".into(), |i| ci(i, d))
         );
     }
     s
@@ -520,4 +543,20 @@ fn plots(
     )?;
     names.push("performance_profile.png".to_string());
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_show_the_decimals_their_scale_needs() {
+        let i = Interval {
+            point: 0.71234,
+            lo: 0.7,
+            hi: 0.73,
+        };
+        assert_eq!(ci(&i, 3), "0.712 [0.700, 0.730]");
+        assert_eq!(ci(&i, 1), "0.7 [0.7, 0.7]");
+    }
 }

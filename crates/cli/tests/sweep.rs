@@ -159,6 +159,28 @@ fn killed_sweep_rerun_gives_the_results_of_an_uninterrupted_one() {
     ] {
         assert!(killed.join("report").join(png).is_file(), "{png}");
     }
+
+    // --env keeps one environment's runs: all of them here, none of another.
+    let report_env = |env: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sparq"))
+            .arg("report")
+            .arg(&killed)
+            .args(["--json", "--reps", "1000", "--env", env, "--out"])
+            .arg(killed.join("report-env"))
+            .output()
+            .unwrap()
+    };
+    let out = report_env("CartPole-v1");
+    let same: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(same["groups"], report["groups"]);
+    let out = report_env("Acrobot-v1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--env Acrobot-v1") && stderr.contains("CartPole-v1"),
+        "{stderr}"
+    );
 }
 
 #[test]
