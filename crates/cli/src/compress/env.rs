@@ -6,8 +6,8 @@
 //! sparsity level from [`LEVELS`], raised as the budget requires ([`Budget::clamp`]). After the
 //! last layer the source policy is pruned layerwise by magnitude at the chosen allocation (and
 //! fine-tuned, if asked: [`Context::prune`]) and evaluated greedily; the reward is its mean return
-//! over the dense policy's, given once, at the end. Allocations already evaluated are answered from a cache, and every evaluation is timed,
-//! so the search reports what it spent.
+//! over the dense policy's, given once, at the end. Allocations already evaluated are answered
+//! from a cache, and every evaluation is timed, so the search reports what it spent.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

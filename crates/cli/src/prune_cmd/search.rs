@@ -2,11 +2,12 @@
 //! global budget (the compression environment of `crate::compress`), and its allocation is
 //! compared with the fixed ones at the same budget — uniform (every layer at B), global
 //! magnitude (one threshold) and ERK — all pruned one-shot by magnitude, fine-tuned alike with
-//! `--finetune-steps K` (masks held), and evaluated on the same episodes. The search scores allocations on its own seeds (`--seed` + [`SEARCH_SEED_OFFSET`]),
-//! never on the comparison's, so picking the best explored allocation does not flatter it.
+//! `--finetune-steps K` (masks held), and evaluated on the same episodes. The search scores
+//! allocations on its own seeds (`--seed` + [`SEARCH_SEED_OFFSET`]), never on the comparison's,
+//! so picking the best explored allocation does not flatter it.
 //!
 //! Writes `search.json`, the agent's run directory `agent/`, and the searched policy as a
-//! checkpoint under `checkpoints/`, into OUT (default `<run dir>/prune-search-dqn-b<B>`).
+//! checkpoint under `checkpoints/`, into OUT (default `<run dir>/prune-search-dqn-b<B>[-ft<K>]`).
 
 use std::path::Path;
 use std::sync::Arc;
