@@ -62,6 +62,25 @@ fn register_first_font() -> Result<bool> {
     Ok(false)
 }
 
+/// The legend every sparq plot draws: a framed, mostly opaque white box at `pos`.
+pub(crate) fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+    font_size: u32,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FAMILY, font_size))
+        .draw()
+}
+
 /// `Ok(false)` when the file reads but does not parse as a font.
 fn register(path: &Path) -> Result<bool> {
     let bytes = fs::read(path).with_context(|| format!("SPARQ_FONT={}", path.display()))?;
@@ -228,14 +247,7 @@ fn draw(
         )
         .map_err(|e| fail(&e))?;
     if text {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font((FAMILY, 14))
-            .draw()
-            .map_err(|e| fail(&e))?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 14).map_err(|e| fail(&e))?;
     }
     root.present().map_err(|e| fail(&e))?;
     Ok(())

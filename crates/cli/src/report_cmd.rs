@@ -119,7 +119,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
         "{}: no finished runs yet (run sparq sweep first)",
         args.sweep_dir.display()
     );
-    let report = build(&index, &samples, missing, args.reps, args.seed)?;
+    let mut report = build(&index, &samples, missing, args.reps, args.seed)?;
+    if let Some(env) = &args.env {
+        // Titles and tables say which part of the sweep they show.
+        report.sweep = format!("{} on {env}", report.sweep);
+    }
     let out = args
         .out
         .clone()

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use plotters::prelude::*;
 use sparq_stats::Interval;
 
-use crate::plot::{FAMILY, ensure_font};
+use crate::plot::{FAMILY, draw_legend, ensure_font};
 
 /// A named line: `(x, estimate with interval)` in x order.
 pub struct Line {
@@ -158,14 +158,7 @@ fn draw(
             }
         }
         if text {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .label_font((FAMILY, 13))
-                .draw()
-                .map_err(|e| fail(&e))?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 13).map_err(|e| fail(&e))?;
         }
     }
     root.present().map_err(|e| fail(&e))?;

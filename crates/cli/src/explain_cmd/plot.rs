@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Report;
 use super::saliency::{METHODS, Method};
-use crate::plot::{FAMILY, ensure_font};
+use crate::plot::{FAMILY, draw_legend, ensure_font};
 
 /// Policy colours: first, second (`--compare`).
 const POLICY_COLOURS: [RGBColor; 2] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14)];
@@ -179,14 +179,7 @@ fn draw_bars(path: &Path, report: &Report, text: bool) -> Result<()> {
             }
         }
         if text && k > 1 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font((FAMILY, 13))
-                .draw()
-                .map_err(|e| f(&e))?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 13).map_err(|e| f(&e))?;
         }
     }
     root.present().map_err(|e| f(&e))?;
