@@ -13,9 +13,8 @@ use sparq_runstate::CheckpointMeta;
 /// Safety cap for environments without a time limit (a greedy policy can stall forever).
 const MAX_EVAL_STEPS: u32 = 108_000;
 
-/// Returns of `episodes` greedy episodes on `env_id` environments; episode `k` is seeded with
-/// `seed + k` (a full reseed), so results do not depend on the number of threads or on which
-/// environment instance runs it.
+/// Returns of `episodes` greedy episodes on `env_id` environments; episode `k` runs in a fresh
+/// environment seeded with `seed + k`, so results do not depend on the number of threads.
 pub fn evaluate(policy: &HostPolicy, env_id: &str, episodes: u32, seed: u64) -> Result<Vec<f64>> {
     evaluate_greedy(policy, env_id, episodes, seed)
 }
@@ -43,13 +42,26 @@ pub fn evaluate_greedy<G: Greedy>(
     episodes: u32,
     seed: u64,
 ) -> Result<Vec<f64>> {
+    // A fresh environment per episode, so that an episode is a function of its seed alone: an
+    // environment may keep state across resets (MinAtar keeps the last action its sticky actions
+    // repeat, as minatar does), and rayon hands episodes to threads in no fixed order. A
+    // Gymnasium environment is a process, so it is kept per thread and trusted to reset fully.
+    let fresh = !env_id.starts_with(sparq_envs::gymnasium::PREFIX);
     (0..episodes)
         .into_par_iter()
-        // An environment per worker thread, not per episode: a Gymnasium one is a process.
         .map_init(
-            || (sparq_envs::make(env_id), G::Scratch::default()),
-            |(env, scratch), k| {
-                let env = env.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
+            || (None, G::Scratch::default()),
+            |(kept, scratch), k| {
+                let make = || sparq_envs::make(env_id).map_err(|e| anyhow::anyhow!("{e}"));
+                let mut own = None;
+                let env = if fresh {
+                    own.insert(make()?)
+                } else {
+                    if kept.is_none() {
+                        *kept = Some(make()?);
+                    }
+                    kept.as_mut().expect("made above")
+                };
                 let mut obs = vec![0f32; env.obs_space().len()];
                 env.reset(Some(seed.wrapping_add(k as u64)), &mut obs);
                 let limit = env.max_episode_steps().unwrap_or(MAX_EVAL_STEPS);
