@@ -361,7 +361,6 @@ fn refresh(index: &mut Index, dir: &Path) {
     }
 }
 
-/// What `sparq sweep --dry-run` prints for a job.
 /// Whether this process can see an NVIDIA GPU (the driver's control device, not hidden by
 /// `CUDA_VISIBLE_DEVICES`). A hint only: the runs themselves decide by loading libtorch's CUDA.
 fn gpu_visible() -> bool {
@@ -394,6 +393,7 @@ fn gpu_sharing_note(plan: &Plan, jobs_at_once: usize, gpu: bool) -> Option<Strin
     })
 }
 
+/// What `sparq sweep --dry-run` prints for a job.
 fn command_line(job: &Job) -> String {
     match &job.kind {
         JobKind::Train { config, overrides } => format!(
