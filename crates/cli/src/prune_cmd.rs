@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use sparq_agent::{HostPolicy, Layout, Learner};
+use sparq_agent::{HostPolicy, Layout};
 use sparq_checkpoint::Loaded;
 use sparq_config::{CheckedConfig, Config};
 use sparq_log::EvalStats;
@@ -324,9 +324,7 @@ impl Sweep<'_> {
         }
 
         tch::manual_seed(args.seed as i64);
-        let mut learner = Learner::new(meta.net.clone(), &self.config.agent, self.device, false)?;
-        learner.restore_host(&cp.tensors, meta.grad_steps, meta.optimizer_step)?;
-        learner.set_mask(&mask)?;
+        let mut learner = finetune::masked_learner(cp, &self.config.agent, self.device, &mask)?;
         let tuned = if args.finetune_steps > 0 {
             eprintln!(
                 "sparq: sparsity {s}: fine-tuning {} gradient steps",

@@ -6,11 +6,12 @@ use anyhow::{Context, Result, bail};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use sparq_agent::{HostPolicy, Learner};
-use sparq_config::CheckedConfig;
+use sparq_config::{AgentConfig, CheckedConfig};
 use sparq_envs::VecEnv;
 use sparq_replay::{Batch, ReplayBuffer};
 
 use sparq::experience::{self, Collector};
+use sparq_runstate::RunCheckpoint;
 
 /// Keeps the fine-tuning generator apart from the pruner's and the evaluation's.
 const RNG_STREAM_FINETUNE: u64 = 0x5EED_0F17;
@@ -22,6 +23,21 @@ pub struct Outcome {
     /// The environments' state at the end (the checkpoint's `envs.json` blob).
     pub envs_snapshot: Vec<u8>,
     pub rng: Pcg64,
+}
+
+/// The checkpoint's learner (weights, target, optimizer moments, step counts) with `mask` held:
+/// where pruning after training starts, fine-tuned or not.
+pub fn masked_learner(
+    cp: &RunCheckpoint,
+    agent: &AgentConfig,
+    device: tch::Device,
+    mask: &[f32],
+) -> Result<Learner> {
+    let meta = &cp.meta;
+    let mut learner = Learner::new(meta.net.clone(), agent, device, false)?;
+    learner.restore_host(&cp.tensors, meta.grad_steps, meta.optimizer_step)?;
+    learner.set_mask(mask)?;
+    Ok(learner)
 }
 
 /// Makes `steps` gradient steps on `learner` (whose mask is already set) on the run's training

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use sparq_agent::{HostPolicy, Learner};
+use sparq_agent::HostPolicy;
 use sparq_config::Config;
 use sparq_log::EvalStats;
 use sparq_prune::{Criterion, Granularity, Mask, MaskSpec, Scope, compute_masks};
@@ -246,13 +246,13 @@ fn pruning(
                 if zeroed { 0.0 } else { 1.0 }
             })
             .collect();
-        let meta = &cp.meta;
         let agent = &checked.config().agent;
-        let mut learner = Learner::new(meta.net.clone(), agent, tch::Device::Cpu, false)?;
-        learner.restore_host(&cp.tensors, meta.grad_steps, meta.optimizer_step)?;
-        learner.set_mask(&mask)?;
+        let mut learner = super::finetune::masked_learner(&cp, agent, tch::Device::Cpu, &mask)?;
         super::finetune::finetune(&mut learner, checked, steps, seed)?;
-        Ok(HostPolicy::new(meta.net.clone(), learner.params_host()?)?)
+        Ok(HostPolicy::new(
+            cp.meta.net.clone(),
+            learner.params_host()?,
+        )?)
     }))
 }
 
