@@ -54,8 +54,7 @@ pub fn calibrate(
 /// Pre-activation outputs of layer `k` of `f` on `states`, `[n × units]`: the file cut after
 /// layer `k`, which then plays the head.
 fn outputs(f: &PolicyFile, k: usize, states: &[f32]) -> Result<Vec<f32>, Error> {
-    let mut cut = f.clone();
-    cut.layers.truncate(k + 1);
+    let mut cut = first_layers(f, k + 1);
     cut.layers[k].role = Role::Out;
     cut.num_actions = cut.layers[k].units;
     cut.dueling = false;
@@ -65,8 +64,7 @@ fn outputs(f: &PolicyFile, k: usize, states: &[f32]) -> Result<Vec<f32>, Error> 
 /// The features the head reads (the last hidden layer after its activation), `[n × width]`:
 /// the file with an identity matrix for a head.
 fn features(f: &PolicyFile, states: &[f32]) -> Result<Vec<f32>, Error> {
-    let mut cut = f.clone();
-    cut.layers.truncate(f.layers.len() - 1);
+    let mut cut = first_layers(f, f.layers.len() - 1);
     let width = cut.layers.last().map_or(0, |l| l.units);
     let mut eye = vec![0f32; width * width];
     (0..width).for_each(|i| eye[i * width + i] = 1.0);
@@ -82,6 +80,19 @@ fn features(f: &PolicyFile, states: &[f32]) -> Result<Vec<f32>, Error> {
     });
     cut.num_actions = width;
     run(cut, states)
+}
+
+/// `f` with only its first `n` layers (the rest are not copied).
+fn first_layers(f: &PolicyFile, n: usize) -> PolicyFile {
+    PolicyFile {
+        env_id: f.env_id.clone(),
+        obs_shape: f.obs_shape.clone(),
+        num_actions: f.num_actions,
+        activation: f.activation,
+        dueling: f.dueling,
+        source_hash: f.source_hash,
+        layers: f.layers[..n].to_vec(),
+    }
 }
 
 fn run(f: PolicyFile, states: &[f32]) -> Result<Vec<f32>, Error> {
