@@ -76,10 +76,18 @@ pub fn run(args: SweepArgs) -> Result<()> {
         Backend::Local => "local",
         Backend::Ray => "ray",
     };
+    let mut grown = false;
     let mut index = match Index::read(&out) {
-        Ok(old) => {
-            old.check_same_plan(&plan, &out)?;
-            let mut index = old;
+        Ok(mut index) => {
+            let added = index.grow_to(&plan, &out)?;
+            if added > 0 {
+                eprintln!(
+                    "sparq: {}: the sweep grows by {added} jobs; its finished runs are kept",
+                    out.display()
+                );
+                index.sweep_file = args.sweep.display().to_string();
+                grown = true;
+            }
             index.backend = backend.into();
             index
         }
@@ -88,8 +96,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
+    // The directory's record of its sweep file: the file that planned its jobs last.
     let record_copy = out.join("sweep.toml");
-    if !record_copy.exists() {
+    if grown || !record_copy.exists() {
         std::fs::copy(&args.sweep, &record_copy)
             .with_context(|| format!("copy the sweep file to {}", record_copy.display()))?;
     }

@@ -154,28 +154,36 @@ impl Index {
         write_atomic(&sweep_dir.join(INDEX_FILE), &to_json(self)?)
     }
 
-    /// Refuses to run `plan` in a directory made by a different sweep: runs would mix.
-    pub fn check_same_plan(&self, plan: &Plan, sweep_dir: &Path) -> Result<(), SweepError> {
-        if self.plan.jobs == plan.jobs {
-            return Ok(());
-        }
-        let first = plan
+    /// Takes `plan` as this directory's plan when it keeps every job already planned here,
+    /// unchanged: more seeds or more points grow a sweep, and its finished runs stay valid.
+    /// Returns how many jobs were added. A plan that drops or changes a job is refused: runs
+    /// of two different sweeps would mix in one report.
+    pub fn grow_to(&mut self, plan: &Plan, sweep_dir: &Path) -> Result<usize, SweepError> {
+        if let Some(changed) = self
+            .plan
             .jobs
             .iter()
-            .find(|j| self.plan.job(&j.id) != Some(j))
-            .map(|j| j.id.clone())
-            .or_else(|| {
-                self.plan
-                    .jobs
-                    .iter()
-                    .find(|j| plan.job(&j.id).is_none())
-                    .map(|j| j.id.clone())
-            })
-            .unwrap_or_default();
-        Err(SweepError::Mismatch(format!(
-            "{}: holds a different sweep (job '{first}' differs); use another --out or remove it",
-            sweep_dir.display()
-        )))
+            .find(|old| plan.job(&old.id) != Some(*old))
+        {
+            let how = if plan.job(&changed.id).is_some() {
+                "differs"
+            } else {
+                "is missing from the new plan"
+            };
+            return Err(SweepError::Mismatch(format!(
+                "{}: holds a different sweep (job '{}' {how}); use another --out or remove it",
+                sweep_dir.display(),
+                changed.id
+            )));
+        }
+        let added = plan.jobs.len() - self.plan.jobs.len();
+        for job in &plan.jobs {
+            self.records
+                .entry(job.id.clone())
+                .or_insert_with(JobRecord::pending);
+        }
+        self.plan = plan.clone();
+        Ok(added)
     }
 }
 

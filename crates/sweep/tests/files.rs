@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sparq_sweep::{JobKind, Plan};
+use sparq_sweep::{Index, JobKind, JobStatus, Plan};
 
 /// The repository's configs directory, so sweep files here can name real configs.
 fn configs() -> PathBuf {
@@ -118,4 +118,38 @@ fn prune_point_must_name_a_training_point() {
     )
     .unwrap_err();
     assert_one_line_naming(&err, "prune.from = 'nope'");
+}
+
+#[test]
+fn a_sweep_grows_by_seeds_and_points_and_refuses_changed_or_dropped_jobs() {
+    let points = "[[points]]\nname = \"dense\"\nset = { \"prune.schedule\" = \"none\" }\n";
+    let wider = format!(
+        "{points}[[points]]\nname = \"gmp95\"\nset = {{ \"prune.target_sparsity\" = 0.95 }}\n"
+    );
+    let small = plan(&format!("seeds = 2\n{points}")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::new("s.toml", "local", small.clone());
+    index.records.get_mut("dense-s1").unwrap().status = JobStatus::Done;
+
+    let grown = plan(&format!("seeds = 3\n{wider}")).unwrap();
+    assert_eq!(index.grow_to(&grown, dir.path()).unwrap(), 4);
+    assert_eq!(index.plan, grown);
+    assert_eq!(index.records["dense-s1"].status, JobStatus::Done);
+    assert_eq!(index.records["gmp95-s3"].status, JobStatus::Pending);
+    assert_eq!(index.records.len(), 6);
+    assert_eq!(index.grow_to(&grown, dir.path()).unwrap(), 0);
+
+    let changed = plan(&format!(
+        "seeds = 3\n[set]\n\"run.total_steps\" = 20000\n{wider}"
+    ))
+    .unwrap();
+    let err = index.grow_to(&changed, dir.path()).unwrap_err().to_string();
+    assert_one_line_naming(&err, "job 'dense-s1' differs");
+    let fewer = plan(&format!("seeds = 1\n{wider}")).unwrap();
+    let err = index.grow_to(&fewer, dir.path()).unwrap_err().to_string();
+    assert_one_line_naming(&err, "job 'dense-s2' is missing");
+    assert_eq!(
+        index.plan, grown,
+        "a refused plan leaves the index as it was"
+    );
 }
