@@ -47,8 +47,59 @@ impl Isa {
     }
 }
 
+/// A buffer of plain numbers starting on a 64-byte boundary, so that the AVX-512 kernels' 64-byte
+/// loads never straddle two cache lines (a straddling load costs two).
+#[derive(Debug, Clone, Default)]
+pub struct Aligned<T> {
+    lines: Vec<Line>,
+    len: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+/// Numbers for which every bit pattern, zeros included, is a value.
+pub trait Plain: Copy + 'static {}
+impl Plain for f32 {}
+impl Plain for i8 {}
+impl Plain for u8 {}
+
+impl<T: Plain> Aligned<T> {
+    pub fn zeros(len: usize) -> Aligned<T> {
+        Aligned {
+            lines: vec![Line([0; 64]); (len * std::mem::size_of::<T>()).div_ceil(64)],
+            len,
+            _t: std::marker::PhantomData,
+        }
+    }
+
+    pub fn from_slice(v: &[T]) -> Aligned<T> {
+        let mut a = Aligned::zeros(v.len());
+        a.copy_from_slice(v);
+        a
+    }
+}
+
+impl<T: Plain> std::ops::Deref for Aligned<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: `lines` holds ≥ len·size_of::<T>() initialised bytes, 64-byte aligned, and
+        // every bit pattern is a T (`Plain`).
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
+    }
+}
+
+impl<T: Plain> std::ops::DerefMut for Aligned<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`; `&mut self` makes this the only view.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
+    }
+}
+
 /// A weight type: f32, or int8 scaled per output unit after accumulation.
-pub trait Wt: Copy + Default + PartialEq + Send + Sync + 'static {
+pub trait Wt: Plain + Default + PartialEq + Send + Sync {
     fn f(self) -> f32;
 }
 impl Wt for f32 {
@@ -142,18 +193,25 @@ pub const BLOCKED_PAD_MAX: usize = 2048;
 /// SELL-16 over column blocks of 32 ("blocked"): rows sorted by length in slices of 16 as in
 /// [`Sell`]; each step of a slice holds 16 entries from one block of 32 columns, and a 5-bit
 /// index picks each input from two registers holding that block of x (`vpermt2ps`), so no
-/// gather touches memory. A slice's steps run in one loop (no per-block branches); the price is
-/// padding to the longest row of each (slice, block).
+/// gather touches memory. A slice's steps come in runs, one per block it touches, each run
+/// loading its block of x once; the price is padding to the longest row of each (slice, block).
 #[derive(Debug, Clone)]
 pub struct Blocked<T> {
-    /// Step offset of each slice, plus the end.
+    /// Run offset of each slice, plus the end.
     pub slice_ptr: Vec<u32>,
-    /// Column block of each step.
-    pub blk: Vec<u16>,
+    /// The runs of every slice in order: steps are stored back to back in the same order.
+    pub runs: Vec<Run>,
     /// 16 per step: column within the block.
-    pub idx: Vec<u8>,
-    pub vals: Vec<T>,
+    pub idx: Aligned<u8>,
+    pub vals: Aligned<T>,
     pub perm: Vec<u32>,
+}
+
+/// A slice's steps in one block of 32 columns.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    pub block: u16,
+    pub steps: u16,
 }
 
 impl<T: Wt> Blocked<T> {
@@ -164,11 +222,12 @@ impl<T: Wt> Blocked<T> {
         order.sort_by_key(|&r| std::cmp::Reverse(len(r)));
         let slices = units.div_ceil(16);
         let blocks = fan_in.div_ceil(32).max(1);
+        let (mut idx, mut vals) = (Vec::new(), Vec::new());
         let mut b = Blocked {
             slice_ptr: vec![0],
-            blk: Vec::new(),
-            idx: Vec::new(),
-            vals: Vec::new(),
+            runs: Vec::new(),
+            idx: Aligned::default(),
+            vals: Aligned::default(),
             perm: vec![u32::MAX; slices * 16],
         };
         for (i, &r) in order.iter().enumerate() {
@@ -190,8 +249,13 @@ impl<T: Wt> Blocked<T> {
                     })
                     .collect();
                 let steps = in_block.iter().copied().max().unwrap_or(0);
+                if steps > 0 {
+                    b.runs.push(Run {
+                        block: g as u16,
+                        steps: steps as u16,
+                    });
+                }
                 for k in 0..steps {
-                    b.blk.push(g as u16);
                     for lane in 0..16 {
                         let (i, v) = match rows.get(lane) {
                             Some(_) if k < in_block[lane] => {
@@ -200,16 +264,18 @@ impl<T: Wt> Blocked<T> {
                             }
                             _ => (0, T::default()),
                         };
-                        b.idx.push(i);
-                        b.vals.push(v);
+                        idx.push(i);
+                        vals.push(v);
                     }
                 }
                 for (k, n) in cur.iter_mut().zip(&in_block) {
                     *k += n;
                 }
             }
-            b.slice_ptr.push(b.blk.len() as u32);
+            b.slice_ptr.push(b.runs.len() as u32);
         }
+        b.idx = Aligned::from_slice(&idx);
+        b.vals = Aligned::from_slice(&vals);
         b
     }
 }
@@ -497,11 +563,11 @@ pub enum LinearOp {
     /// `wt`: the weights transposed (`[fan_in × units]`), kept for layers with fan-in below 16,
     /// where a row-by-row dot product would be all loop overhead (the observation layer).
     Dense {
-        w: Vec<f32>,
-        wt: Option<Vec<f32>>,
+        w: Aligned<f32>,
+        wt: Option<Aligned<f32>>,
     },
     DenseI8 {
-        q: Vec<i8>,
+        q: Aligned<i8>,
         scales: Vec<f32>,
     },
     Sparse {
@@ -527,7 +593,7 @@ impl<T> Sparse1<T> {
         let t = std::mem::size_of::<T>();
         match self {
             Sparse1::Sell(s) => s.cols.len() * (2 + t) + s.perm.len() * 4,
-            Sparse1::Blocked(b) => b.idx.len() * (1 + t) + b.blk.len() * 2 + b.perm.len() * 4,
+            Sparse1::Blocked(b) => b.idx.len() * (1 + t) + b.runs.len() * 4 + b.perm.len() * 4,
         }
     }
 }
@@ -846,28 +912,21 @@ mod sell_avx512 {
             #[target_feature(enable = "avx512f")]
             pub unsafe fn $name(s: &Blocked<$t>, x: &[f32], sc: &[f32], b: &[f32], y: &mut [f32]) {
                 debug_assert_eq!(x.len() % 32, 0);
-                let (xp, blk, idx, vals) =
-                    (x.as_ptr(), s.blk.as_ptr(), s.idx.as_ptr(), s.vals.as_ptr());
+                let (xp, idx, vals) = (x.as_ptr(), s.idx.as_ptr(), s.vals.as_ptr());
                 let mut lanes = [0f32; 16];
+                let mut t = 0;
                 for (sl, w) in s.slice_ptr.windows(2).enumerate() {
-                    let (a, e) = (w[0] as usize, w[1] as usize);
-                    // SAFETY: blocks lie inside x (padded to whole blocks); 16·t + 16 ≤
-                    // idx.len() = vals.len() for t < e.
+                    // SAFETY: blocks lie inside x (padded to whole blocks); the runs' steps
+                    // count the idx and vals entries, 16 per step.
                     unsafe {
                         let mut acc0 = _mm512_setzero_ps();
                         let mut acc1 = _mm512_setzero_ps();
                         let mut acc2 = _mm512_setzero_ps();
                         let mut acc3 = _mm512_setzero_ps();
-                        // Steps of one block are consecutive: load its x once per run.
-                        let mut t = a;
-                        while t < e {
-                            let g = *blk.add(t);
-                            let p = xp.add(g as usize * 32);
+                        for run in &s.runs[w[0] as usize..w[1] as usize] {
+                            let p = xp.add(run.block as usize * 32);
                             let (xa, xb) = (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)));
-                            let mut r = t + 1;
-                            while r < e && *blk.add(r) == g {
-                                r += 1;
-                            }
+                            let e = t + run.steps as usize;
                             macro_rules! pstep {
                                 ($tt:expr, $acc:ident) => {{
                                     let i = _mm512_cvtepu8_epi32(_mm_loadu_si128(
@@ -880,12 +939,12 @@ mod sell_avx512 {
                                     );
                                 }};
                             }
-                            while t + 2 <= r {
+                            while t + 2 <= e {
                                 pstep!(t, acc0);
                                 pstep!(t + 1, acc1);
                                 t += 2;
                             }
-                            if t < r {
+                            if t < e {
                                 pstep!(t, acc2);
                                 t += 1;
                             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 use crate::format::{Activation, Format, LayerKind, PolicyFile, Role, Weights};
-use crate::kernels::{self, Blocked, CsrK, Isa, Lane, LinearOp, Sell, Sparse1, TILE};
+use crate::kernels::{self, Aligned, Blocked, CsrK, Isa, Lane, LinearOp, Sell, Sparse1, TILE};
 
 /// Which kernels to run: the formats stored in the file, or one format for every linear layer
 /// (re-encoded on load; for benchmarks and agreement checks).
@@ -103,8 +103,8 @@ struct Model {
 /// Activation buffers, allocated once when the policy is loaded.
 #[derive(Debug, Clone)]
 struct Scratch {
-    a: Vec<f32>,
-    b: Vec<f32>,
+    a: Aligned<f32>,
+    b: Aligned<f32>,
     ta: Vec<Lane>,
     tb: Vec<Lane>,
     value: Vec<Lane>,
@@ -132,8 +132,8 @@ impl Scratch {
     fn for_model(m: &Model) -> Self {
         let image = m.layers.iter().any(|l| matches!(l.op, Op::Conv { .. }));
         Scratch {
-            a: vec![0.0; m.max_width],
-            b: vec![0.0; m.max_width],
+            a: Aligned::zeros(m.max_width),
+            b: Aligned::zeros(m.max_width),
             ta: vec![[0.0; TILE]; m.max_linear],
             tb: vec![[0.0; TILE]; m.max_linear],
             value: vec![[0.0; TILE]; 1],
@@ -532,9 +532,15 @@ fn linear_op(w: Weights, fan_in: usize, sparse: SparseKernel) -> LinearOp {
                 }
                 t
             });
-            LinearOp::Dense { w, wt }
+            LinearOp::Dense {
+                w: Aligned::from_slice(&w),
+                wt: wt.map(|t| Aligned::from_slice(&t)),
+            }
         }
-        Weights::DenseI8 { scales, q } => LinearOp::DenseI8 { q, scales },
+        Weights::DenseI8 { scales, q } => LinearOp::DenseI8 {
+            q: Aligned::from_slice(&q),
+            scales,
+        },
         Weights::SparseF32(c) => {
             let csr = CsrK::from_csr(&c);
             LinearOp::Sparse {
