@@ -62,7 +62,7 @@ pub fn run(r: Request) -> Result<()> {
     let spec = host.spec();
     let (obs_len, actions) = (spec.obs.len(), spec.num_actions);
     let states = super::record_states(&host, env_id, r.states, r.seed)?;
-    let torch = policy::torch_q(&host, &states)?;
+    let torch = policy::torch_q(&host, &states, tch::Kind::Float)?;
     if let Some(path) = r.reference {
         policy::write_reference(path, &states, &torch, obs_len, actions)?;
     }
@@ -97,6 +97,14 @@ pub fn run(r: Request) -> Result<()> {
                 l.name, l.shape.0, l.shape.1, l.sparsity, l.kernel, l.bytes
             );
         }
+        // Both are f32: against an f64 forward each shows its own rounding, which is what the
+        // two differ by.
+        let exact = policy::torch_q(&host, &states, tch::Kind::Double)?;
+        println!(
+            "vs an f64 forward: max relative |ΔQ| of this file {:.3e} (batch 1), of libtorch f32 {:.3e}",
+            Agreement::of(&one, &exact, actions).max_rel,
+            Agreement::of(&torch, &exact, actions).max_rel
+        );
         for (what, a) in [("batch 1", a1), ("batched", ab)] {
             println!(
                 "vs libtorch on {} states ({what}): greedy action identical on {:.4}% ({} differ, of which {} are near-ties), max relative |ΔQ| {:.3e} (max |ΔQ| {:.3e})",

@@ -93,18 +93,24 @@ pub fn build(
     }
 }
 
-/// libtorch's Q-values for `states` (row-major observations), `[n × actions]`.
-pub fn torch_q(policy: &HostPolicy, states: &[f32]) -> Result<Vec<f32>> {
+/// libtorch's Q-values for `states` (row-major observations), `[n × actions]`, computed in
+/// `kind`: `Float` as trained, `Double` for a reference that f32 rounding does not reach
+/// (returned rounded to f32).
+pub fn torch_q(policy: &HostPolicy, states: &[f32], kind: tch::Kind) -> Result<Vec<f32>> {
     let spec = policy.spec();
     let layout = spec.layout();
     let _guard = tch::no_grad_guard();
-    let flat = Tensor::from_slice(policy.params());
+    let flat = Tensor::from_slice(policy.params()).f_to_kind(kind)?;
     let mut shape: Vec<i64> = vec![-1];
     shape.extend(obs_shape(&spec.obs).iter().map(|&d| d as i64));
     let mut q = Vec::with_capacity(states.len() / spec.obs.len() * spec.num_actions);
     for chunk in states.chunks(4096 * spec.obs.len()) {
-        let obs = Tensor::from_slice(chunk).f_view(shape.as_slice())?;
-        let out = sparq_agent::forward(spec, &layout, &flat, &obs)?.f_contiguous()?;
+        let obs = Tensor::from_slice(chunk)
+            .f_view(shape.as_slice())?
+            .f_to_kind(kind)?;
+        let out = sparq_agent::forward(spec, &layout, &flat, &obs)?
+            .f_to_kind(tch::Kind::Float)?
+            .f_contiguous()?;
         q.extend(Vec::<f32>::try_from(out.f_view([-1])?)?);
     }
     Ok(q)
