@@ -79,20 +79,8 @@ impl Pruner {
             changes: MaskChanges::default(),
         };
         if pruner.config.schedule().is_sparse_from_start() {
-            let spec = MaskSpec {
-                sparsity: pruner.config.target_sparsity(),
-                scope: pruner.config.scope(),
-                criterion: Criterion::Random,
-                granularity: pruner.config.granularity(),
-            };
-            pruner.masks = compute_masks(
-                &pruner.layers,
-                &pruner.prunable,
-                &[],
-                &spec,
-                None,
-                &mut pruner.rng,
-            )?;
+            let sparsity = pruner.config.target_sparsity();
+            pruner.masks = pruner.draw_masks(sparsity, Criterion::Random, &[], false)?;
             pruner.last_update = Some(0);
         }
         Ok(pruner)
@@ -162,20 +150,8 @@ impl Pruner {
         scores: &[&[f32]],
         keep_pruned: bool,
     ) -> Result<MaskChanges, PruneError> {
-        let spec = MaskSpec {
-            sparsity: self.config.target_at(step),
-            scope: self.config.scope(),
-            criterion: self.config.criterion(),
-            granularity: self.config.granularity(),
-        };
-        let masks = compute_masks(
-            &self.layers,
-            &self.prunable,
-            scores,
-            &spec,
-            keep_pruned.then_some(self.masks.as_slice()),
-            &mut self.rng,
-        )?;
+        let criterion = self.config.criterion();
+        let masks = self.draw_masks(self.config.target_at(step), criterion, scores, keep_pruned)?;
         let mut change = MaskChanges::default();
         for (old, new) in self.masks.iter().zip(&masks) {
             if let (Some(old), Some(new)) = (old, new) {
@@ -187,6 +163,31 @@ impl Pruner {
         }
         self.masks = masks;
         Ok(change)
+    }
+
+    /// Masks at `sparsity` in this config's scope and granularity, ranked by `criterion` on
+    /// `scores`; `keep_pruned`: weights pruned now stay pruned.
+    fn draw_masks(
+        &mut self,
+        sparsity: f64,
+        criterion: Criterion,
+        scores: &[&[f32]],
+        keep_pruned: bool,
+    ) -> Result<Vec<Option<Mask>>, PruneError> {
+        let spec = MaskSpec {
+            sparsity,
+            scope: self.config.scope(),
+            criterion,
+            granularity: self.config.granularity(),
+        };
+        compute_masks(
+            &self.layers,
+            &self.prunable,
+            scores,
+            &spec,
+            keep_pruned.then_some(self.masks.as_slice()),
+            &mut self.rng,
+        )
     }
 
     /// SET and RigL's drop-and-grow in every prunable layer.
