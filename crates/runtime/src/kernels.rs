@@ -65,6 +65,7 @@ pub trait Plain: Copy + 'static {}
 impl Plain for f32 {}
 impl Plain for i8 {}
 impl Plain for u8 {}
+impl Plain for Lane {}
 
 impl<T: Plain> Aligned<T> {
     pub fn zeros(len: usize) -> Aligned<T> {
@@ -292,6 +293,12 @@ fn hsum16(a: &[f32; 16]) -> f32 {
     (t[0] + t[2]) + (t[1] + t[3])
 }
 
+/// a·b + c, fused where the kernel is compiled with FMA (elsewhere `mul_add` is a libm call).
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
 #[inline(always)]
 fn finish(acc: f32, r: usize, scales: Option<&[f32]>, bias: &[f32]) -> f32 {
     match scales {
@@ -397,19 +404,42 @@ fn csr1<T: Wt>(m: &CsrK<T>, x: &[f32], scales: Option<&[f32]>, bias: &[f32], y: 
 
 /// Y = W X + b over a tile; four rows share each load of a lane.
 #[inline(always)]
-fn gemm_tile<T: Wt>(w: &[T], x: &[Lane], scales: Option<&[f32]>, bias: &[f32], y: &mut [Lane]) {
+fn gemm_tile<T: Wt, const FMA: bool>(
+    w: &[T],
+    x: &[Lane],
+    scales: Option<&[f32]>,
+    bias: &[f32],
+    y: &mut [Lane],
+) {
     let n = x.len();
     let rows = y.len();
     let mut r = 0;
     while r < rows {
         let k = (rows - r).min(4);
         let mut acc = [[0f32; TILE]; 4];
-        for j in 0..n {
-            let xv = &x[j];
-            for (q, a) in acc.iter_mut().enumerate().take(k) {
-                let wv = w[(r + q) * n + j].f();
-                for i in 0..TILE {
-                    a[i] += wv * xv[i];
+        if k == 4 {
+            // Four whole rows: fixed trip counts keep the 4 × TILE sums in registers.
+            let (w0, w1, w2, w3) = (
+                &w[r * n..(r + 1) * n],
+                &w[(r + 1) * n..(r + 2) * n],
+                &w[(r + 2) * n..(r + 3) * n],
+                &w[(r + 3) * n..(r + 4) * n],
+            );
+            for (j, xv) in x.iter().enumerate() {
+                let wv = [w0[j].f(), w1[j].f(), w2[j].f(), w3[j].f()];
+                for q in 0..4 {
+                    for i in 0..TILE {
+                        acc[q][i] = madd::<FMA>(wv[q], xv[i], acc[q][i]);
+                    }
+                }
+            }
+        } else {
+            for (j, xv) in x.iter().enumerate() {
+                for (q, a) in acc.iter_mut().enumerate().take(k) {
+                    let wv = w[(r + q) * n + j].f();
+                    for i in 0..TILE {
+                        a[i] = madd::<FMA>(wv, xv[i], a[i]);
+                    }
                 }
             }
         }
@@ -495,9 +525,9 @@ macro_rules! wrappers {
             #[target_feature(enable = $feat)]
             pub fn csr1_i8(m: &CsrK<i8>, x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) { csr1(m, x, Some(s), b, y) }
             #[target_feature(enable = $feat)]
-            pub fn gemm_tile_f32(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) { gemm_tile(w, x, None, b, y) }
+            pub fn gemm_tile_f32(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) { gemm_tile::<_, true>(w, x, None, b, y) }
             #[target_feature(enable = $feat)]
-            pub fn gemm_tile_i8(w: &[i8], x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { gemm_tile(w, x, Some(s), b, y) }
+            pub fn gemm_tile_i8(w: &[i8], x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { gemm_tile::<_, true>(w, x, Some(s), b, y) }
             #[target_feature(enable = $feat)]
             pub fn csr_tile_f32(m: &CsrK<f32>, x: &[Lane], b: &[f32], y: &mut [Lane]) { csr_tile(m, x, None, b, y) }
             #[target_feature(enable = $feat)]
@@ -527,10 +557,10 @@ mod portable {
         csr1(m, x, Some(s), b, y)
     }
     pub fn gemm_tile_f32(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) {
-        gemm_tile(w, x, None, b, y)
+        gemm_tile::<_, false>(w, x, None, b, y)
     }
     pub fn gemm_tile_i8(w: &[i8], x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) {
-        gemm_tile(w, x, Some(s), b, y)
+        gemm_tile::<_, false>(w, x, Some(s), b, y)
     }
     pub fn csr_tile_f32(m: &CsrK<f32>, x: &[Lane], b: &[f32], y: &mut [Lane]) {
         csr_tile(m, x, None, b, y)

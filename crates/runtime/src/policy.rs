@@ -105,8 +105,8 @@ struct Model {
 struct Scratch {
     a: Aligned<f32>,
     b: Aligned<f32>,
-    ta: Vec<Lane>,
-    tb: Vec<Lane>,
+    ta: Aligned<Lane>,
+    tb: Aligned<Lane>,
     value: Vec<Lane>,
     q: Vec<f32>,
 }
@@ -134,8 +134,8 @@ impl Scratch {
         Scratch {
             a: Aligned::zeros(m.max_width),
             b: Aligned::zeros(m.max_width),
-            ta: vec![[0.0; TILE]; m.max_linear],
-            tb: vec![[0.0; TILE]; m.max_linear],
+            ta: Aligned::zeros(m.max_linear),
+            tb: Aligned::zeros(m.max_linear),
             value: vec![[0.0; TILE]; 1],
             q: vec![
                 0.0;
