@@ -129,6 +129,9 @@ def main():
     if MARK in old:
         cur, hist = old.split(MARK, 1)
         prev = cur.split("\n## ", 1)[1] if "\n## " in cur else ""
+        if prev.startswith("Current figures"):
+            # The summary points at the run it summarises; that run goes to History on its own.
+            prev = prev.split("\n## ", 1)[1] if "\n## " in prev else ""
         history = ("\n## " + prev if prev else "") + hist
     else:
         history = ""

@@ -507,6 +507,18 @@ fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]
     }
 }
 
+/// `[units × fan_in]` row-major to `[fan_in × units]`.
+fn transpose<T: Copy + Default>(w: &[T], fan_in: usize) -> Vec<T> {
+    let units = w.len() / fan_in;
+    let mut t = vec![T::default(); w.len()];
+    for (o, row) in w.chunks_exact(fan_in).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            t[j * units + o] = v;
+        }
+    }
+    t
+}
+
 fn linear_op(w: Weights, fan_in: usize, sparse: SparseKernel) -> LinearOp {
     fn one<T: kernels::Wt>(csr: &CsrK<T>, fan_in: usize, k: SparseKernel) -> Option<Sparse1<T>> {
         match k {
@@ -521,23 +533,12 @@ fn linear_op(w: Weights, fan_in: usize, sparse: SparseKernel) -> LinearOp {
         }
     }
     match w {
-        Weights::DenseF32(w) => {
-            let wt = (fan_in < 16).then(|| {
-                let units = w.len() / fan_in;
-                let mut t = vec![0f32; w.len()];
-                for (o, row) in w.chunks_exact(fan_in).enumerate() {
-                    for (j, &v) in row.iter().enumerate() {
-                        t[j * units + o] = v;
-                    }
-                }
-                t
-            });
-            LinearOp::Dense {
-                w: Aligned::from_slice(&w),
-                wt: wt.map(|t| Aligned::from_slice(&t)),
-            }
-        }
+        Weights::DenseF32(w) => LinearOp::Dense {
+            wt: Aligned::from_slice(&transpose(&w, fan_in)),
+            w: Aligned::from_slice(&w),
+        },
         Weights::DenseI8 { scales, q } => LinearOp::DenseI8 {
+            qt: Aligned::from_slice(&transpose(&q, fan_in)),
             q: Aligned::from_slice(&q),
             scales,
         },

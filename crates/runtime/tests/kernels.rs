@@ -143,3 +143,41 @@ fn minatar_shaped_cnn_matches_the_reference() {
 fn ties_go_to_the_lowest_action_as_torch_argmax() {
     assert_eq!(sparq_runtime::argmax(&[1.0, 3.0, 3.0, 2.0]), 1);
 }
+
+#[test]
+fn dense_layers_give_an_observation_the_same_bits_alone_and_in_a_batch() {
+    // Widths off the kernels' chunk sizes (4 rows, 128 sums); 37 = a full tile and a 5-wide one.
+    let f = network(
+        &[6],
+        &[200, 70],
+        3,
+        Activation::Tanh,
+        true,
+        0.0,
+        Format::DenseF32,
+        7,
+    );
+    let mut rng = Rng(3);
+    let obs: Vec<f32> = (0..37 * 6).map(|_| rng.next() * 2.0 - 1.0).collect();
+    for format in [Format::DenseF32, Format::DenseI8] {
+        for isa in isas() {
+            let opts = Options {
+                kernels: Kernels::Force(format),
+                sparse: SparseKernel::Blocked,
+                isa: Some(isa),
+            };
+            let mut p = Policy::from_file(f.clone(), opts).unwrap();
+            let mut batch = vec![0f32; 37 * 3];
+            p.q_values(&obs, &mut batch).unwrap();
+            for (o, qb) in obs.chunks(6).zip(batch.chunks(3)) {
+                let mut one = [0f32; 3];
+                p.q_values(o, &mut one).unwrap();
+                assert_eq!(
+                    one.map(f32::to_bits),
+                    [qb[0].to_bits(), qb[1].to_bits(), qb[2].to_bits()],
+                    "{format:?} {isa:?}: {one:?} alone, {qb:?} in the batch"
+                );
+            }
+        }
+    }
+}
