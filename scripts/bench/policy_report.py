@@ -132,7 +132,7 @@ def main():
         if prev.startswith("Current figures"):
             # The summary points at the run it summarises; that run goes to History on its own.
             prev = prev.split("\n## ", 1)[1] if "\n## " in prev else ""
-        history = ("\n## " + prev if prev else "") + hist
+        history = ("\n## " + prev if prev else "") + re.sub(r"^\s*# History\n", "\n", hist)
     else:
         history = ""
     open(a.out, "w").write(head + text + "\n" + MARK + "\n\n# History\n" + re.sub(r"^\n# History\n", "", history))
