@@ -778,6 +778,57 @@ pub fn conv3x3_run(
     dispatch!(isa, conv3x3(x, c, h, w, k, b, y))
 }
 
+/// The dense batch-1 kernel for one instruction set (`$lanes` floats per register): y = W x
+/// (× scale) + b from Wᵀ `[x.len() × y.len()]`, 8 registers of outputs at a time, each output
+/// adding its terms in input order with fused multiply-adds, as the batch tile does.
+macro_rules! dense_simd {
+    ($name:ident, $t:ty, $feat:literal, $lanes:literal, $load:ident, $zero:ident, $set1:ident,
+     $fmadd:ident, $store:ident) => {
+        /// # Safety
+        /// `wt.len() == x.len() * y.len()`; the CPU has `$feat`.
+        #[target_feature(enable = $feat)]
+        pub unsafe fn $name(wt: &[$t], x: &[f32], sc: &[f32], b: &[f32], y: &mut [f32]) {
+            const CH: usize = 8 * $lanes;
+            let units = y.len();
+            let finish = |y: &mut [f32], r: usize, lanes: &[f32]| {
+                for (i, &v) in lanes.iter().enumerate() {
+                    let o = r + i;
+                    y[o] = if sc.is_empty() { v } else { v * sc[o] } + b[o];
+                }
+            };
+            let mut r = 0;
+            while r + CH <= units {
+                let mut lanes = [0f32; CH];
+                // SAFETY: j·units + r + CH ≤ wt.len() for j < x.len().
+                unsafe {
+                    let mut acc = [$zero(); 8];
+                    for (j, &xj) in x.iter().enumerate() {
+                        let p = wt.as_ptr().add(j * units + r);
+                        let xv = $set1(xj);
+                        for (c, a) in acc.iter_mut().enumerate() {
+                            *a = $fmadd($load!(p.add($lanes * c)), xv, *a);
+                        }
+                    }
+                    for (c, a) in acc.iter().enumerate() {
+                        $store(lanes.as_mut_ptr().add($lanes * c), *a);
+                    }
+                }
+                finish(y, r, &lanes);
+                r += CH;
+            }
+            if r < units {
+                let mut lanes = [0f32; CH];
+                for (j, &xj) in x.iter().enumerate() {
+                    for (a, w) in lanes.iter_mut().zip(&wt[j * units + r..j * units + units]) {
+                        *a = (*w as f32).mul_add(xj, *a);
+                    }
+                }
+                finish(y, r, &lanes[..units - r]);
+            }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sell_avx512 {
     //! SELL-16 with AVX-512 gathers (one 16-wide gather of x serves 16 rows), the blocked form
@@ -948,57 +999,28 @@ mod sell_avx512 {
     blocked_kernel!(blocked_f32, f32, load_f32p);
     blocked_kernel!(blocked_i8, i8, load_i8p);
 
-    macro_rules! dense_kernel {
-        ($name:ident, $t:ty, $load:ident) => {
-            /// y = W x (× scale) + b from Wᵀ `[x.len() × y.len()]`, 128 outputs at a time in 8
-            /// registers, each adding its terms in input order (as `axpy` and the tile do).
-            ///
-            /// # Safety
-            /// `wt.len() == x.len() * y.len()`.
-            #[target_feature(enable = "avx512f")]
-            pub unsafe fn $name(wt: &[$t], x: &[f32], sc: &[f32], b: &[f32], y: &mut [f32]) {
-                let units = y.len();
-                let mut r = 0;
-                while r + 128 <= units {
-                    // SAFETY: j·units + r + 128 ≤ wt.len() for j < x.len().
-                    unsafe {
-                        let mut acc = [_mm512_setzero_ps(); 8];
-                        for (j, &xj) in x.iter().enumerate() {
-                            let p = wt.as_ptr().add(j * units + r);
-                            let xv = _mm512_set1_ps(xj);
-                            for (c, a) in acc.iter_mut().enumerate() {
-                                *a = _mm512_fmadd_ps($load!(p.add(16 * c)), xv, *a);
-                            }
-                        }
-                        let mut lanes = [0f32; 128];
-                        for (c, a) in acc.iter().enumerate() {
-                            _mm512_storeu_ps(lanes.as_mut_ptr().add(16 * c), *a);
-                        }
-                        for (i, &v) in lanes.iter().enumerate() {
-                            let o = r + i;
-                            y[o] = if sc.is_empty() { v } else { v * sc[o] } + b[o];
-                        }
-                    }
-                    r += 128;
-                }
-                if r < units {
-                    let rest = units - r;
-                    let mut acc = [0f32; 128];
-                    for (j, &xj) in x.iter().enumerate() {
-                        for (a, w) in acc.iter_mut().zip(&wt[j * units + r..j * units + units]) {
-                            *a = (*w as f32).mul_add(xj, *a);
-                        }
-                    }
-                    for (i, &v) in acc[..rest].iter().enumerate() {
-                        let o = r + i;
-                        y[o] = if sc.is_empty() { v } else { v * sc[o] } + b[o];
-                    }
-                }
-            }
-        };
-    }
-    dense_kernel!(dense_f32, f32, load_f32p);
-    dense_kernel!(dense_i8, i8, load_i8p);
+    dense_simd!(
+        dense_f32,
+        f32,
+        "avx512f",
+        16,
+        load_f32p,
+        _mm512_setzero_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_storeu_ps
+    );
+    dense_simd!(
+        dense_i8,
+        i8,
+        "avx512f",
+        16,
+        load_i8p,
+        _mm512_setzero_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_storeu_ps
+    );
 
     /// # Safety
     /// As [`sell_f32`].
@@ -1014,55 +1036,12 @@ mod sell_avx512 {
     }
 }
 
-/// [`sell_avx512`]'s dense batch-1 kernel for AVX2: 64 outputs at a time in 8 registers, the
-/// same order of operations (so the same bits).
+/// [`sell_avx512`]'s dense batch-1 kernel for AVX2: 64 outputs at a time, the same order of
+/// operations (so the same bits).
 #[cfg(target_arch = "x86_64")]
 mod dense_avx2 {
     use std::arch::x86_64::*;
 
-    macro_rules! dense_kernel {
-        ($name:ident, $t:ty, $load:ident) => {
-            /// # Safety
-            /// `wt.len() == x.len() * y.len()`.
-            #[target_feature(enable = "avx2,fma")]
-            pub unsafe fn $name(wt: &[$t], x: &[f32], sc: &[f32], b: &[f32], y: &mut [f32]) {
-                let units = y.len();
-                let mut r = 0;
-                while r < units {
-                    let k = (units - r).min(64);
-                    let mut lanes = [0f32; 64];
-                    if k == 64 {
-                        // SAFETY: j·units + r + 64 ≤ wt.len() for j < x.len().
-                        unsafe {
-                            let mut acc = [_mm256_setzero_ps(); 8];
-                            for (j, &xj) in x.iter().enumerate() {
-                                let p = wt.as_ptr().add(j * units + r);
-                                let xv = _mm256_set1_ps(xj);
-                                for (c, a) in acc.iter_mut().enumerate() {
-                                    *a = _mm256_fmadd_ps($load!(p.add(8 * c)), xv, *a);
-                                }
-                            }
-                            for (c, a) in acc.iter().enumerate() {
-                                _mm256_storeu_ps(lanes.as_mut_ptr().add(8 * c), *a);
-                            }
-                        }
-                    } else {
-                        for (j, &xj) in x.iter().enumerate() {
-                            let row = &wt[j * units + r..j * units + r + k];
-                            for (a, w) in lanes.iter_mut().zip(row) {
-                                *a = (*w as f32).mul_add(xj, *a);
-                            }
-                        }
-                    }
-                    for (i, &v) in lanes[..k].iter().enumerate() {
-                        let o = r + i;
-                        y[o] = if sc.is_empty() { v } else { v * sc[o] } + b[o];
-                    }
-                    r += k;
-                }
-            }
-        };
-    }
     macro_rules! load_f32 {
         ($p:expr) => {
             _mm256_loadu_ps($p)
@@ -1073,8 +1052,28 @@ mod dense_avx2 {
             _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64($p as *const __m128i)))
         };
     }
-    dense_kernel!(dense_f32, f32, load_f32);
-    dense_kernel!(dense_i8, i8, load_i8);
+    dense_simd!(
+        dense_f32,
+        f32,
+        "avx2,fma",
+        8,
+        load_f32,
+        _mm256_setzero_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_storeu_ps
+    );
+    dense_simd!(
+        dense_i8,
+        i8,
+        "avx2,fma",
+        8,
+        load_i8,
+        _mm256_setzero_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_storeu_ps
+    );
 }
 
 /// The hidden layers' nonlinearity, in place; the same formulas as the trainer's host forward.
