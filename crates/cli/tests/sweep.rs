@@ -217,3 +217,71 @@ fn bad_sweep_files_fail_in_one_line_naming_the_key_before_writing() {
         assert!(!out_dir.exists(), "{body}: wrote {}", out_dir.display());
     }
 }
+
+#[test]
+fn a_sweep_file_with_more_seeds_grows_the_directory_and_keeps_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let smoke = std::fs::read_to_string(repo_file("configs/sweeps/smoke.toml")).unwrap();
+    let config = repo_file("configs/cartpole_dqn_gmp90.toml");
+    let sweep_file = |seeds: u32| {
+        let body = smoke
+            .replace("seeds = 3", &format!("seeds = {seeds}"))
+            .replace(
+                "\"../cartpole_dqn_gmp90.toml\"",
+                &format!("\"{}\"", config.display()),
+            )
+            .replace(
+                "\"log.checkpoint_interval\" = 500",
+                "\"log.checkpoint_interval\" = 1000",
+            )
+            .replace("\"run.total_steps\" = 2000", "\"run.total_steps\" = 1000");
+        let file = dir.path().join(format!("s{seeds}.toml"));
+        std::fs::write(&file, body).unwrap();
+        file
+    };
+    let out_dir = dir.path().join("out");
+    let run = |file: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sparq"))
+            .arg("sweep")
+            .arg(file)
+            .args(["--jobs", "2", "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        stderr
+    };
+    run(&sweep_file(1));
+    let summary = out_dir.join("runs/dense-s1/summary.json");
+    let first = std::fs::read(&summary).unwrap();
+    let modified = std::fs::metadata(&summary).unwrap().modified().unwrap();
+
+    let stderr = run(&sweep_file(2));
+    assert!(stderr.contains("grows by 2 jobs"), "{stderr}");
+    assert!(stderr.contains("2 finished before, 2 to run"), "{stderr}");
+    assert!(out_dir.join("runs/gmp50-s2/summary.json").is_file());
+    assert_eq!(std::fs::read(&summary).unwrap(), first);
+    assert_eq!(
+        std::fs::metadata(&summary).unwrap().modified().unwrap(),
+        modified
+    );
+    let record = std::fs::read_to_string(out_dir.join("sweep.toml")).unwrap();
+    assert!(
+        record.contains("seeds = 2"),
+        "the record copy is the grown file"
+    );
+
+    // Fewer seeds would drop jobs: refused in one line, nothing run.
+    let out = Command::new(env!("CARGO_BIN_EXE_sparq"))
+        .arg("sweep")
+        .arg(sweep_file(1))
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("job 'dense-s2' is missing"), "{stderr}");
+}
