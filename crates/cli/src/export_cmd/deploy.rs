@@ -48,7 +48,7 @@ pub fn run(r: Request) -> Result<()> {
     let dense = policy::build(&host, env_id, hash, false, |_, _| Format::DenseF32);
     let dense_len = dense.to_bytes().len();
     let mut chosen = policy::build(&host, env_id, hash, r.int8, quant::auto_format);
-    if r.int8 && r.kind == Kind::Policy {
+    if r.int8 {
         // Calibrated on other episodes than the ones the agreement below is measured on.
         let seed = r.seed.wrapping_add(CALIBRATION_SEED_OFFSET);
         let calibration = super::record_states(&host, env_id, CALIBRATION_STATES, seed)?;
@@ -57,7 +57,7 @@ pub fn run(r: Request) -> Result<()> {
     }
     let bytes = match r.kind {
         Kind::Policy => chosen.to_bytes(),
-        Kind::Onnx => super::onnx::model(&dense, r.int8),
+        Kind::Onnx => super::onnx::model(&chosen),
     };
 
     let spec = host.spec();

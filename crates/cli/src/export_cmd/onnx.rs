@@ -3,10 +3,11 @@
 //!
 //! Linear layers are `Gemm(transB = 1)`, convolutions `Conv` (3×3, stride 1, no padding), then
 //! `Flatten`; dueling heads end in `Add(V, Sub(A, ReduceMean(A)))`. GELU is written out as
-//! `0.5·x·(1 + Erf(x/√2))` (the `Gelu` operator needs opset 20). With `--int8` each linear
-//! weight is an int8 initializer with per-output-unit scales feeding `DequantizeLinear(axis 0)`:
-//! the same symmetric quantization as the policy file's int8 layers, 4× smaller weights, and
-//! runtimes that fold the dequantization into a constant at load time.
+//! `0.5·x·(1 + Erf(x/√2))` (the `Gelu` operator needs opset 20). With `--int8` the graph is the
+//! calibrated int8 policy file's (docs/runtime.md): each int8 layer an int8 initializer with
+//! per-output-unit scales feeding `DequantizeLinear(axis 0)`, 4× smaller than f32, and the head
+//! that calibration refits in f32 an f32 one; runtimes fold the dequantization into a constant
+//! at load time.
 
 use prost::Message;
 use sparq_runtime::{Activation, LayerKind, PolicyFile, Role, Weights};
@@ -252,27 +253,31 @@ impl Graph {
         }
     }
 
-    /// The weight of a linear layer as a float tensor `[units, fan_in]`: an initializer, or an
-    /// int8 initializer through DequantizeLinear.
-    fn weight(&mut self, l: &sparq_runtime::LayerData, int8: bool) -> String {
+    /// The weight of a layer as a float tensor (`[units, fan_in]` for a linear one): an
+    /// initializer, or for a layer stored in int8 its int8 values through DequantizeLinear.
+    fn weight(&mut self, l: &sparq_runtime::LayerData) -> String {
         let name = format!("{}.weight", l.name);
-        let dense = l.weights.to_dense(l.units, l.fan_in);
-        if !int8 || l.kind == LayerKind::Conv3x3 {
-            let dims = match l.kind {
-                LayerKind::Conv3x3 => vec![l.units, l.fan_in / 9, 3, 3],
-                LayerKind::Linear => vec![l.units, l.fan_in],
-            };
-            self.init.push(tensor_f32(&name, &dims, &dense));
-            return name;
-        }
-        let (scales, q) = match sparq_runtime::quant::encode(
-            &dense,
-            l.units,
-            l.fan_in,
-            sparq_runtime::Format::DenseI8,
-        ) {
-            Weights::DenseI8 { scales, q } => (scales, q),
-            _ => unreachable!("encode returns the format asked for"),
+        let (scales, q) = match &l.weights {
+            Weights::DenseI8 { scales, q } => (scales, q.clone()),
+            Weights::SparseI8 { scales, csr } => {
+                let mut q = vec![0i8; l.units * l.fan_in];
+                for r in 0..l.units {
+                    let (cols, vals) = csr.row(r);
+                    for (&j, &v) in cols.iter().zip(vals) {
+                        q[r * l.fan_in + j as usize] = v;
+                    }
+                }
+                (scales, q)
+            }
+            Weights::DenseF32(_) | Weights::SparseF32(_) => {
+                let dims = match l.kind {
+                    LayerKind::Conv3x3 => vec![l.units, l.fan_in / 9, 3, 3],
+                    LayerKind::Linear => vec![l.units, l.fan_in],
+                };
+                let dense = l.weights.to_dense(l.units, l.fan_in);
+                self.init.push(tensor_f32(&name, &dims, &dense));
+                return name;
+            }
         };
         // A zero scale (an all-zero unit) is not allowed by DequantizeLinear's contract.
         let scales: Vec<f32> = scales
@@ -297,8 +302,9 @@ impl Graph {
     }
 }
 
-/// The ONNX model of `f` (its weights read back to dense f32; `int8` quantizes linear layers).
-pub fn model(f: &PolicyFile, int8: bool) -> Vec<u8> {
+/// The ONNX model of `f`: its f32 layers as dense f32 initializers, its int8 layers as int8 ones
+/// (the same values and scales, so an int8 policy file's calibration carries over).
+pub fn model(f: &PolicyFile) -> Vec<u8> {
     let mut g = Graph {
         nodes: Vec::new(),
         init: Vec::new(),
@@ -307,7 +313,7 @@ pub fn model(f: &PolicyFile, int8: bool) -> Vec<u8> {
     let mut flat = f.obs_shape.len() == 1;
     let (mut value, mut adv) = (None, None);
     for l in &f.layers {
-        let w = g.weight(l, int8);
+        let w = g.weight(l);
         let b = format!("{}.bias", l.name);
         g.init.push(tensor_f32(&b, &[l.units], &l.bias));
         let y = match l.kind {
@@ -386,4 +392,101 @@ pub fn model(f: &PolicyFile, int8: bool) -> Vec<u8> {
         }],
     };
     model.encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sparq_runtime::{Csr, Format, LayerData};
+
+    fn initializer<'a>(m: &'a ModelProto, name: &str) -> &'a TensorProto {
+        let g = m.graph.as_ref().unwrap();
+        g.initializer
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no initializer {name}"))
+    }
+
+    #[test]
+    fn int8_layers_carry_their_values_and_scales_and_f32_layers_stay_f32() {
+        // A sparse int8 hidden layer (as calibrated files store it) and an f32 head (as
+        // calibration refits it).
+        let w: Vec<f32> = (0..12)
+            .map(|i| {
+                if i % 3 == 0 {
+                    0.0
+                } else {
+                    i as f32 * 0.1 - 0.5
+                }
+            })
+            .collect();
+        let hidden = sparq_runtime::quant::encode(&w, 3, 4, Format::SparseI8);
+        let Weights::SparseI8 { scales, csr } = &hidden else {
+            panic!("encode returns the format asked for")
+        };
+        let (scales, csr): (Vec<f32>, Csr<i8>) = (scales.clone(), csr.clone());
+        let layer = |name: &str, role, units, fan_in, weights| LayerData {
+            name: name.into(),
+            kind: LayerKind::Linear,
+            role,
+            units,
+            fan_in,
+            source_nonzero: 0,
+            weights,
+            bias: vec![0.25; units],
+        };
+        let head = vec![0.5f32, -1.5, 2.0, 0.125, 3.0, -0.75];
+        let f = PolicyFile {
+            env_id: "CartPole-v1".into(),
+            obs_shape: vec![4],
+            num_actions: 2,
+            activation: Activation::Relu,
+            dueling: false,
+            source_hash: [0; 32],
+            layers: vec![
+                layer("fc0", Role::Hidden, 3, 4, hidden.clone()),
+                layer("out", Role::Out, 2, 3, Weights::DenseF32(head.clone())),
+            ],
+        };
+        let m = ModelProto::decode(model(&f).as_slice()).unwrap();
+
+        let q = initializer(&m, "fc0.weight_q");
+        assert_eq!((q.data_type, q.dims.as_slice()), (INT8, &[3i64, 4][..]));
+        let mut want = vec![0i8; 12];
+        for r in 0..3 {
+            let (cols, vals) = csr.row(r);
+            for (&j, &v) in cols.iter().zip(vals) {
+                want[r * 4 + j as usize] = v;
+            }
+        }
+        assert_eq!(
+            q.raw_data,
+            want.iter().map(|&v| v as u8).collect::<Vec<_>>()
+        );
+        let s = initializer(&m, "fc0.weight_scale");
+        let got: Vec<f32> = s
+            .raw_data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(got, scales);
+
+        let out = initializer(&m, "out.weight");
+        assert_eq!(out.data_type, FLOAT);
+        let got: Vec<f32> = out
+            .raw_data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(got, head);
+        let g = m.graph.as_ref().unwrap();
+        assert!(!g.initializer.iter().any(|t| t.name == "out.weight_q"));
+        assert_eq!(
+            g.node
+                .iter()
+                .filter(|n| n.op_type == "DequantizeLinear")
+                .count(),
+            1
+        );
+    }
 }
