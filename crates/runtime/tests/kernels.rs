@@ -137,6 +137,18 @@ fn minatar_shaped_cnn_matches_the_reference() {
     for batch in [1, 4, 33] {
         check(&f, batch, 5);
     }
+    // Wide enough that the convolution runs in several bands of rows.
+    let f = network(
+        &[2, 30, 60],
+        &[16],
+        2,
+        Activation::Relu,
+        false,
+        0.5,
+        Format::DenseF32,
+        4,
+    );
+    check(&f, 1, 6);
 }
 
 #[test]
