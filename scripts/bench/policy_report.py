@@ -58,8 +58,11 @@ def main():
     md = [f"## {date}", "", f"- machine: {a.machine}; 1 thread everywhere (torch.set_num_threads(1), "
           "onnxruntime intra/inter-op 1, tch set_num_threads(1)); other work shared the machine",
           f"- commit: `{a.commit}`; command: `{a.command}`",
-          "- figures: median µs per call over up to 3000 calls timed one by one (each after 200 warm-up calls), "
-          "on 2000 states from the policy's own ε-greedy rollouts; Python runtimes include their Python call overhead", ""]
+          "- figures: µs per call, each call timed on its own, on states from the policy's own ε-greedy rollouts. "
+          "tch and sparq-runtime: the median over 5 interleaved rounds of each measurement's median "
+          "(up to 500 calls after 100 warm-up calls per round), so that all meet the machine's drift alike; "
+          "Python runtimes (in their own process, after): the median of up to 3000 calls, "
+          "including their Python call overhead", ""]
     h = "cp512_s90"
     if (h, "runtime auto", 1) in lat:
         r = lambda k: lat[(h, k, 1)]
@@ -130,8 +133,9 @@ def main():
         cur, hist = old.split(MARK, 1)
         prev = cur.split("\n## ", 1)[1] if "\n## " in cur else ""
         if prev.startswith("Current figures"):
-            # The summary points at the run it summarises; that run goes to History on its own.
-            prev = prev.split("\n## ", 1)[1] if "\n## " in prev else ""
+            # A hand-written summary (it may hold figures of other runs) goes to History too,
+            # named for what it now is.
+            prev = f"Summary written before the {date} run" + prev[len("Current figures"):]
         history = ("\n## " + prev if prev else "") + re.sub(r"^\s*# History\n", "\n", hist)
     else:
         history = ""

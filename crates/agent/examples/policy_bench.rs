@@ -15,11 +15,15 @@ use sparq_envs::ObsSpace;
 use sparq_runtime::{Format, Kernels, LayerKind, Options, Policy, PolicyFile, Role, SparseKernel};
 use tch::Tensor;
 
-/// Calls timed one by one per measurement; the median is reported (the machine is shared:
-/// per-call samples keep preempted calls out of the median), the fastest call too.
-const CALLS: usize = 3000;
-/// At most this long per measurement.
-const MAX_S: f64 = 1.5;
+/// Rounds: every measurement runs once per round, in turn, and reports the median of its rounds'
+/// medians. The machine is shared and its speed drifts over seconds; measured back to back, two
+/// runtimes could meet different weather, interleaved they share it.
+const ROUNDS: usize = 5;
+/// Calls timed one by one per measurement and round; the median is taken (per-call samples keep
+/// preempted calls out of it), the fastest call is kept too.
+const CALLS: usize = 500;
+/// At most this long per measurement and round.
+const MAX_S: f64 = 0.2;
 const POOL: usize = 1024;
 
 fn spec_and_params(f: &PolicyFile) -> (NetSpec, Vec<f32>) {
@@ -95,8 +99,8 @@ fn states(p: &mut Policy) -> Result<Vec<f32>, Box<dyn Error>> {
 }
 
 /// (median, fastest) µs per call of `f(i)`, each call timed on its own after a warm-up.
-fn time(mut f: impl FnMut(usize)) -> (f64, f64) {
-    for i in 0..200 {
+fn time(f: &mut dyn FnMut(usize)) -> (f64, f64) {
+    for i in 0..100 {
         f(i);
     }
     let start = Instant::now();
@@ -195,20 +199,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     let layout = spec.layout();
     let flat = Tensor::from_slice(&params);
     let _g = tch::no_grad_guard();
-    for batch in [1usize, 32] {
-        let mut shape = vec![batch as i64];
-        shape.extend(file.obs_shape.iter().map(|&d| d as i64));
-        let mut q = vec![0f32; batch * a];
-        let t = time(|i| {
-            let off = (i * batch) % (POOL - batch + 1) * len;
-            let x = Tensor::from_slice(&pool[off..off + batch * len]).view(shape.as_slice());
-            let y = sparq_agent::forward(&spec, &layout, &flat, &x).expect("forward");
-            y.copy_data(&mut q, batch * a);
-            black_box(&q);
-        });
-        emit("tch dense", batch, t, String::new());
-    }
-
     // sparq-runtime: each kernel forced, then the file's own (automatic) choice.
     use SparseKernel::{Blocked, Csr, Sell};
     let variants: [(&str, Kernels, SparseKernel); 9] = [
@@ -250,8 +240,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         ),
         ("runtime auto", Kernels::AsStored, Blocked),
     ];
+    let mut policies = Vec::new();
     for (name, kernels, sparse) in variants {
-        let mut p = Policy::from_file(
+        let p = Policy::from_file(
             file.clone(),
             Options {
                 kernels,
@@ -259,45 +250,99 @@ fn main() -> Result<(), Box<dyn Error>> {
                 isa: None,
             },
         )?;
+        policies.push((name, p));
+    }
+    // The memory-traffic bound of a batch-1 call: the same bytes read by a plain sum.
+    let bound_bufs: Vec<Vec<u8>> = policies
+        .iter()
+        .map(|(_, p)| vec![1u8; p.layers().iter().map(|l| l.bytes).sum()])
+        .collect();
+    // Every measurement: a label, the call to time, and what its line reports besides.
+    type Call<'a> = Box<dyn FnMut(usize) + 'a>;
+    let mut calls: Vec<(String, usize, Call, String)> = Vec::new();
+
+    // libtorch, dense, the training forward.
+    for batch in [1usize, 32] {
+        let mut shape = vec![batch as i64];
+        shape.extend(file.obs_shape.iter().map(|&d| d as i64));
+        let mut q = vec![0f32; batch * a];
+        let (spec, layout, flat, pool) = (&spec, &layout, &flat, &pool);
+        let call = move |i: usize| {
+            let off = (i * batch) % (POOL - batch + 1) * len;
+            let x = Tensor::from_slice(&pool[off..off + batch * len]).view(shape.as_slice());
+            let y = sparq_agent::forward(spec, layout, flat, &x).expect("forward");
+            y.copy_data(&mut q, batch * a);
+            black_box(&q);
+        };
+        calls.push(("tch dense".into(), batch, Box::new(call), String::new()));
+    }
+
+    for ((name, p), buf) in policies.iter().zip(&bound_bufs) {
         let layers = p.layers();
-        let bytes_read: usize = layers.iter().map(|l| l.bytes).sum();
         let kernel_list = layers
             .iter()
             .map(|l| format!("{}={}", l.name, l.kernel))
             .collect::<Vec<_>>()
             .join(", ");
+        let extra = format!(
+            ", \"isa\": \"{}\", \"kernels\": \"{kernel_list}\", \"bytes_read\": {}",
+            p.isa().name(),
+            buf.len()
+        );
+        let read = move |_: usize| {
+            let s: u64 = buf
+                .chunks_exact(64)
+                .map(|c| c[0] as u64 + c[63] as u64)
+                .sum();
+            black_box(s);
+        };
+        calls.push((format!("{name} stream"), 1, Box::new(read), String::new()));
+        // Each batch size gets its own clone (its own scratch) of the policy.
         for batch in [1usize, 32] {
+            let mut p = p.clone();
             let mut q = vec![0f32; batch * a];
-            let t = time(|i| {
+            let pool = &pool;
+            let call = move |i: usize| {
                 let off = (i * batch) % (POOL - batch + 1) * len;
                 p.q_values(black_box(&pool[off..off + batch * len]), &mut q)
                     .expect("q_values");
                 black_box(&q);
-            });
-            // The memory-traffic bound of a batch-1 call: the same bytes read by a plain sum.
-            let bound = if batch == 1 {
-                let buf = vec![1u8; bytes_read];
-                let (b, _) = time(|_| {
-                    let s: u64 = buf
-                        .chunks_exact(64)
-                        .map(|c| c[0] as u64 + c[63] as u64)
-                        .sum();
-                    black_box(s);
-                });
-                format!(", \"bytes_read\": {bytes_read}, \"stream_us\": {b:.3}")
-            } else {
-                String::new()
             };
-            emit(
-                name,
-                batch,
-                t,
-                format!(
-                    ", \"isa\": \"{}\", \"kernels\": \"{kernel_list}\"{bound}",
-                    p.isa().name()
-                ),
-            );
+            calls.push((name.to_string(), batch, Box::new(call), extra.clone()));
         }
+    }
+
+    let mut rounds: Vec<Vec<(f64, f64)>> = vec![Vec::new(); calls.len()];
+    for _ in 0..ROUNDS {
+        for (c, r) in calls.iter_mut().zip(&mut rounds) {
+            r.push(time(&mut c.2));
+        }
+    }
+    let summary = |r: &[(f64, f64)]| {
+        let mut m: Vec<f64> = r.iter().map(|t| t.0).collect();
+        m.sort_by(f64::total_cmp);
+        (
+            m[m.len() / 2],
+            r.iter().map(|t| t.1).fold(f64::INFINITY, f64::min),
+        )
+    };
+    let streams: std::collections::HashMap<String, f64> = calls
+        .iter()
+        .zip(&rounds)
+        .filter_map(|(c, r)| {
+            c.0.strip_suffix(" stream")
+                .map(|n| (n.to_string(), summary(r).0))
+        })
+        .collect();
+    for (c, r) in calls.iter().zip(&rounds) {
+        if c.0.ends_with(" stream") {
+            continue;
+        }
+        let stream = match streams.get(&c.0) {
+            Some(us) if c.1 == 1 => format!(", \"stream_us\": {us:.3}"),
+            _ => String::new(),
+        };
+        emit(&c.0, c.1, summary(r), format!("{}{stream}", c.3));
     }
     Ok(())
 }
