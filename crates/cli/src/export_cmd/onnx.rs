@@ -407,6 +407,13 @@ mod tests {
             .unwrap_or_else(|| panic!("no initializer {name}"))
     }
 
+    fn floats(t: &TensorProto) -> Vec<f32> {
+        t.raw_data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect()
+    }
+
     #[test]
     fn int8_layers_carry_their_values_and_scales_and_f32_layers_stay_f32() {
         // A sparse int8 hidden layer (as calibrated files store it) and an f32 head (as
@@ -452,7 +459,7 @@ mod tests {
 
         let q = initializer(&m, "fc0.weight_q");
         assert_eq!((q.data_type, q.dims.as_slice()), (INT8, &[3i64, 4][..]));
-        let mut want = vec![0i8; 12];
+        let mut want = [0i8; 12];
         for r in 0..3 {
             let (cols, vals) = csr.row(r);
             for (&j, &v) in cols.iter().zip(vals) {
@@ -463,22 +470,11 @@ mod tests {
             q.raw_data,
             want.iter().map(|&v| v as u8).collect::<Vec<_>>()
         );
-        let s = initializer(&m, "fc0.weight_scale");
-        let got: Vec<f32> = s
-            .raw_data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        assert_eq!(got, scales);
+        assert_eq!(floats(initializer(&m, "fc0.weight_scale")), scales);
 
         let out = initializer(&m, "out.weight");
         assert_eq!(out.data_type, FLOAT);
-        let got: Vec<f32> = out
-            .raw_data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        assert_eq!(got, head);
+        assert_eq!(floats(out), head);
         let g = m.graph.as_ref().unwrap();
         assert!(!g.initializer.iter().any(|t| t.name == "out.weight_q"));
         assert_eq!(
