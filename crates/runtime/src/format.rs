@@ -99,6 +99,20 @@ impl<T> Csr<T> {
         let (a, b) = (self.row_ptr[r] as usize, self.row_ptr[r + 1] as usize);
         (&self.cols[a..b], &self.vals[a..b])
     }
+    /// The stored values as a dense row-major `[units × fan_in]` matrix, zeros elsewhere.
+    pub fn to_dense(&self, units: usize, fan_in: usize) -> Vec<T>
+    where
+        T: Copy + Default,
+    {
+        let mut w = vec![T::default(); units * fan_in];
+        for r in 0..units {
+            let (cols, vals) = self.row(r);
+            for (&j, &v) in cols.iter().zip(vals) {
+                w[r * fan_in + j as usize] = v;
+            }
+        }
+        w
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,14 +138,7 @@ impl Weights {
         let mut w = vec![0f32; units * fan_in];
         match self {
             Weights::DenseF32(d) => w.copy_from_slice(d),
-            Weights::SparseF32(c) => {
-                for r in 0..units {
-                    let (cols, vals) = c.row(r);
-                    for (&j, &v) in cols.iter().zip(vals) {
-                        w[r * fan_in + j as usize] = v;
-                    }
-                }
-            }
+            Weights::SparseF32(c) => w = c.to_dense(units, fan_in),
             Weights::DenseI8 { scales, q } => {
                 for (r, row) in w.chunks_exact_mut(fan_in).enumerate() {
                     for (x, &v) in row.iter_mut().zip(&q[r * fan_in..]) {

@@ -259,16 +259,7 @@ impl Graph {
         let name = format!("{}.weight", l.name);
         let (scales, q) = match &l.weights {
             Weights::DenseI8 { scales, q } => (scales, q.clone()),
-            Weights::SparseI8 { scales, csr } => {
-                let mut q = vec![0i8; l.units * l.fan_in];
-                for r in 0..l.units {
-                    let (cols, vals) = csr.row(r);
-                    for (&j, &v) in cols.iter().zip(vals) {
-                        q[r * l.fan_in + j as usize] = v;
-                    }
-                }
-                (scales, q)
-            }
+            Weights::SparseI8 { scales, csr } => (scales, csr.to_dense(l.units, l.fan_in)),
             Weights::DenseF32(_) | Weights::SparseF32(_) => {
                 let dims = match l.kind {
                     LayerKind::Conv3x3 => vec![l.units, l.fan_in / 9, 3, 3],
