@@ -101,16 +101,17 @@ pub struct TrainStats {
 }
 
 impl Learner {
-    /// A fresh learner; parameters drawn from libtorch's generator (seed it first).
+    /// A fresh learner whose initial weights are a function of `seed` ([`net::init_params`]).
     pub fn new(
         spec: NetSpec,
         cfg: &AgentConfig,
         device: Device,
         track_saliency: bool,
+        seed: u64,
     ) -> Result<Self, AgentError> {
         spec.validate()?;
         let layout = spec.layout();
-        let params = net::init_params(&layout, device)?.f_set_requires_grad(true)?;
+        let params = net::init_params(&layout, device, seed)?.f_set_requires_grad(true)?;
         let target = deep_copy(&params)?;
         let mask = Tensor::f_ones([layout.numel as i64], (Kind::Float, device))?;
         let optimizer = Optimizer::new(cfg, &target)?;

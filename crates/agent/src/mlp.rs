@@ -239,8 +239,8 @@ mod tests {
         tch::manual_seed(7);
         let spec = spec(activation);
         let layout = spec.layout();
-        let params = net::init_params(&layout, Device::Cpu).unwrap();
-        let target = net::init_params(&layout, Device::Cpu).unwrap();
+        let params = net::init_params(&layout, Device::Cpu, 7).unwrap();
+        let target = net::init_params(&layout, Device::Cpu, 8).unwrap();
         let n = 37;
         let opts = (Kind::Float, Device::Cpu);
         let obs = Tensor::randn([n, 5], opts);

@@ -68,9 +68,16 @@ pub(crate) fn activate(activation: Activation, x: &Tensor) -> Result<Tensor, Age
     })
 }
 
+/// Seeding and drawing from libtorch's generator, which is one per process, as one step.
+static TORCH_GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// PyTorch's default `nn.Linear`/`nn.Conv2d` initialisation (U(±1/√fan_in) for weights and
-/// biases), drawn from libtorch's generator (seed it with `tch::manual_seed`).
-pub fn init_params(layout: &Layout, device: tch::Device) -> Result<Tensor, AgentError> {
+/// biases), drawn from libtorch's generator seeded with `seed`. That generator is global, so the
+/// seeding and the draws hold a lock: networks initialised at once on several threads each get
+/// the weights their seed names.
+pub fn init_params(layout: &Layout, device: tch::Device, seed: u64) -> Result<Tensor, AgentError> {
+    let _turn = TORCH_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    tch::manual_seed(seed as i64);
     let mut parts = Vec::with_capacity(2 * layout.layers.len());
     for l in &layout.layers {
         let bound = 1.0 / (l.fan_in() as f64).sqrt();

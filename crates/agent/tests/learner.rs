@@ -69,9 +69,8 @@ fn agent_cfg() -> AgentConfig {
     }
 }
 
-fn new_learner(spec: NetSpec, cfg: &AgentConfig, seed: i64) -> Learner {
-    tch::manual_seed(seed);
-    Learner::new(spec, cfg, Device::Cpu, true).unwrap()
+fn new_learner(spec: NetSpec, cfg: &AgentConfig, seed: u64) -> Learner {
+    Learner::new(spec, cfg, Device::Cpu, true, seed).unwrap()
 }
 
 fn half_mask(numel: usize, rng: &mut Pcg64) -> Vec<f32> {
@@ -211,9 +210,8 @@ fn host_forward_matches_libtorch() {
         });
     }
     for spec in specs {
-        tch::manual_seed(5);
         let layout = spec.layout();
-        let flat = sparq_agent::init_params(&layout, Device::Cpu).unwrap();
+        let flat = sparq_agent::init_params(&layout, Device::Cpu, 5).unwrap();
         let mut params = vec![0f32; layout.numel];
         flat.copy_data(&mut params, layout.numel);
         let policy = HostPolicy::new(spec.clone(), params).unwrap();

@@ -335,8 +335,11 @@ fn sanity_check(
     let spec = policy.spec();
     let layout = spec.layout();
     let d = spec.obs.len();
-    tch::manual_seed(args.seed as i64);
-    let fresh = Vec::<f32>::try_from(sparq_agent::init_params(&layout, tch::Device::Cpu)?)?;
+    let fresh = Vec::<f32>::try_from(sparq_agent::init_params(
+        &layout,
+        tch::Device::Cpu,
+        args.seed,
+    )?)?;
     let mask = cp.tensor("mask").filter(|m| m.len() == layout.numel);
     let mut params = policy.params().to_vec();
     let mut done = Vec::new();

@@ -39,8 +39,6 @@ pub const BEST_CHECKPOINT: &str = "best";
 /// Episodes averaged for the progress line.
 const RECENT_EPISODES: usize = 20;
 
-static TORCH_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// How a run is set up besides its config.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -189,10 +187,6 @@ fn build(cfg: &CheckedConfig) -> Result<Parts> {
     }
     sparq_agent::set_threads(c.run.torch_threads);
     let (device, device_note) = sparq_agent::select_device(c.run.device)?;
-    // Initial weights come from libtorch's one global generator: trainers built at once on
-    // several threads take turns, so each gets the weights its seed names.
-    let _turn = TORCH_INIT.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(c.run.seed as i64);
     let spec = NetSpec::from_config(
         &c.network,
         c.agent.dueling,
@@ -201,7 +195,7 @@ fn build(cfg: &CheckedConfig) -> Result<Parts> {
     );
     let track_saliency =
         cfg.prune().is_enabled() && cfg.prune().criterion() == sparq_prune::Criterion::Saliency;
-    let mut learner = Learner::new(spec.clone(), &c.agent, device, track_saliency)?;
+    let mut learner = Learner::new(spec.clone(), &c.agent, device, track_saliency, c.run.seed)?;
     if cfg.prune().schedule() == sparq_prune::ScheduleKind::Ste {
         learner.enable_straight_through()?;
     }

@@ -34,7 +34,8 @@ pub fn masked_learner(
     mask: &[f32],
 ) -> Result<Learner> {
     let meta = &cp.meta;
-    let mut learner = Learner::new(meta.net.clone(), agent, device, false)?;
+    // The checkpoint's weights replace the initial ones: any seed will do.
+    let mut learner = Learner::new(meta.net.clone(), agent, device, false, 0)?;
     learner.restore_host(&cp.tensors, meta.grad_steps, meta.optimizer_step)?;
     learner.set_mask(mask)?;
     Ok(learner)

@@ -27,7 +27,8 @@ pub fn saliency(
             "saliency: the checkpoint's replay buffer holds no complete transition to score with"
         );
     }
-    let mut learner = Learner::new(spec.clone(), a, Device::Cpu, true)?;
+    // Its weights are set from `params` below: any seed will do.
+    let mut learner = Learner::new(spec.clone(), a, Device::Cpu, true, 0)?;
     let (ones, zeros) = (vec![1.0f32; params.len()], vec![0.0f32; params.len()]);
     let state = [
         ("params", params),
