@@ -397,3 +397,29 @@ fn the_kept_gradient_is_dense_and_only_kept_when_asked() {
     );
     assert!(l.take_dense_grad_host().unwrap().is_none(), "taken once");
 }
+
+/// libtorch's generator is one per process: networks initialised at once on several threads
+/// still get exactly the weights their seeds name.
+#[test]
+fn initial_weights_depend_on_the_seed_alone_across_threads() {
+    let layout = mlp_spec(false).layout();
+    let draw = |seed: u64| {
+        let t = sparq_agent::init_params(&layout, Device::Cpu, seed).unwrap();
+        Vec::<f32>::try_from(t).unwrap()
+    };
+    let alone: Vec<Vec<f32>> = (0..4).map(draw).collect();
+    assert!(alone[0] != alone[1]);
+    std::thread::scope(|s| {
+        for seed in 0..4u64 {
+            let (alone, draw) = (&alone, &draw);
+            s.spawn(move || {
+                for round in 0..300 {
+                    assert!(
+                        draw(seed) == alone[seed as usize],
+                        "seed {seed}, round {round}"
+                    );
+                }
+            });
+        }
+    });
+}
