@@ -104,11 +104,24 @@ impl<T> Csr<T> {
     where
         T: Copy + Default,
     {
-        let mut w = vec![T::default(); units * fan_in];
+        self.to_dense_with(units, fan_in, |_, v| v)
+    }
+
+    /// [`Csr::to_dense`] with each stored value `v` of row `r` written as `f(r, v)`.
+    pub fn to_dense_with<U: Copy + Default>(
+        &self,
+        units: usize,
+        fan_in: usize,
+        f: impl Fn(usize, T) -> U,
+    ) -> Vec<U>
+    where
+        T: Copy,
+    {
+        let mut w = vec![U::default(); units * fan_in];
         for r in 0..units {
             let (cols, vals) = self.row(r);
             for (&j, &v) in cols.iter().zip(vals) {
-                w[r * fan_in + j as usize] = v;
+                w[r * fan_in + j as usize] = f(r, v);
             }
         }
         w
@@ -135,27 +148,26 @@ impl Weights {
 
     /// The weights as dense f32 `[units × fan_in]` (int8 dequantized).
     pub fn to_dense(&self, units: usize, fan_in: usize) -> Vec<f32> {
-        let mut w = vec![0f32; units * fan_in];
         match self {
-            Weights::DenseF32(d) => w.copy_from_slice(d),
-            Weights::SparseF32(c) => w = c.to_dense(units, fan_in),
+            Weights::SparseF32(c) => c.to_dense(units, fan_in),
+            Weights::SparseI8 { scales, csr } => {
+                csr.to_dense_with(units, fan_in, |r, v| v as f32 * scales[r])
+            }
+            Weights::DenseF32(d) => {
+                let mut w = vec![0f32; units * fan_in];
+                w.copy_from_slice(d);
+                w
+            }
             Weights::DenseI8 { scales, q } => {
+                let mut w = vec![0f32; units * fan_in];
                 for (r, row) in w.chunks_exact_mut(fan_in).enumerate() {
                     for (x, &v) in row.iter_mut().zip(&q[r * fan_in..]) {
                         *x = v as f32 * scales[r];
                     }
                 }
-            }
-            Weights::SparseI8 { scales, csr } => {
-                for r in 0..units {
-                    let (cols, vals) = csr.row(r);
-                    for (&j, &v) in cols.iter().zip(vals) {
-                        w[r * fan_in + j as usize] = v as f32 * scales[r];
-                    }
-                }
+                w
             }
         }
-        w
     }
 
     /// Nonzero stored weights.
