@@ -6,8 +6,8 @@
 //! a few registers' worth of outputs' weights at a time; sparse rows as CSR, or on AVX-512 as SELL-16 (sliced
 //! ELLPACK: 16 rows sorted by length, interleaved, so one gather feeds 16 rows at once and no row
 //! needs a horizontal sum) or its blocked form. Batches run in tiles of [`TILE`] observations
-//! stored feature-major (`[feature][TILE]`), so every weight is loaded once per tile and
-//! multiplies a whole vector of observations: no gathers at all. Both dense kernels add each
+//! stored feature-major (`[feature][TILE]`), convolutions included, so every weight is loaded
+//! once per tile and multiplies a whole vector of observations: no gathers at all. Both dense kernels add each
 //! output's terms in input order with the same multiply-adds, so an observation gets the same
 //! bits alone or in a batch (and libtorch's order, near enough to agree within 1e-5).
 
@@ -479,6 +479,69 @@ fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, wts: &[f32], bias: &[f32], y
     }
 }
 
+/// Output columns per strip of [`conv3x3_tile`]: 4 × 2 registers of sums on AVX-512.
+const CONV_COLS: usize = 4;
+
+/// [`conv3x3`] over a tile: `x` is `[c, h, w]` and `y` `[o, h - 2, w - 2]`, each of lanes (one
+/// observation per lane), so every weight multiplies a whole vector of observations and the
+/// network's features stay in the tile layout its linear layers read. Each output adds the bias,
+/// then its terms in [`conv3x3`]'s order with the same separate multiply and add, so an
+/// observation gets the same bits alone or in a batch. Outputs run in strips of
+/// [`CONV_COLS`] columns, whose sums stay in registers across all `c × 9` terms.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn conv3x3_tile(
+    x: &[Lane],
+    c: usize,
+    h: usize,
+    w: usize,
+    wts: &[f32],
+    bias: &[f32],
+    y: &mut [Lane],
+) {
+    #[inline(always)]
+    fn strip<const N: usize>(
+        x: &[Lane],
+        c: usize,
+        h: usize,
+        w: usize,
+        k: &[f32],
+        b: f32,
+        y: &mut [Lane],
+    ) {
+        let mut acc = [[b; TILE]; N];
+        for ci in 0..c {
+            for kr in 0..3 {
+                let row = &x[(ci * h + kr) * w..][..N + 2];
+                for kc in 0..3 {
+                    let kv = k[ci * 9 + kr * 3 + kc];
+                    for (a, xv) in acc.iter_mut().zip(&row[kc..kc + N]) {
+                        for i in 0..TILE {
+                            a[i] += kv * xv[i];
+                        }
+                    }
+                }
+            }
+        }
+        y[..N].copy_from_slice(&acc);
+    }
+    let (oh, ow) = (h - 2, w - 2);
+    for (o, plane) in y.chunks_exact_mut(oh * ow).enumerate() {
+        let k = &wts[o * c * 9..(o + 1) * c * 9];
+        for (r, out) in plane.chunks_exact_mut(ow).enumerate() {
+            // The strip's top-left input: row r, column c0 of channel 0.
+            let mut c0 = 0;
+            while c0 + CONV_COLS <= ow {
+                strip::<CONV_COLS>(&x[r * w + c0..], c, h, w, k, bias[o], &mut out[c0..]);
+                c0 += CONV_COLS;
+            }
+            for c0 in c0..ow {
+                strip::<1>(&x[r * w + c0..], c, h, w, k, bias[o], &mut out[c0..]);
+            }
+        }
+    }
+}
+
 macro_rules! wrappers {
     ($($feat:literal => $m:ident),*) => {$(
         #[cfg(target_arch = "x86_64")]
@@ -498,6 +561,8 @@ macro_rules! wrappers {
             pub fn csr_tile_i8(m: &CsrK<i8>, x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { csr_tile(m, x, Some(s), b, y) }
             #[target_feature(enable = $feat)]
             pub fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [f32]) { super::conv3x3(x, c, h, w, k, b, y) }
+            #[target_feature(enable = $feat)]
+            pub fn conv3x3_tile(x: &[Lane], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [Lane]) { super::conv3x3_tile(x, c, h, w, k, b, y) }
         }
     )*};
 }
@@ -531,6 +596,17 @@ mod portable {
     }
     pub fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [f32]) {
         super::conv3x3(x, c, h, w, k, b, y)
+    }
+    pub fn conv3x3_tile(
+        x: &[Lane],
+        c: usize,
+        h: usize,
+        w: usize,
+        k: &[f32],
+        b: &[f32],
+        y: &mut [Lane],
+    ) {
+        super::conv3x3_tile(x, c, h, w, k, b, y)
     }
 }
 
@@ -792,6 +868,21 @@ pub fn conv3x3_run(
     y: &mut [f32],
 ) {
     dispatch!(isa, conv3x3(x, c, h, w, k, b, y))
+}
+
+/// The convolution for a tile of observations.
+#[allow(clippy::too_many_arguments)]
+pub fn conv3x3_tile_run(
+    isa: Isa,
+    x: &[Lane],
+    c: usize,
+    h: usize,
+    w: usize,
+    k: &[f32],
+    b: &[f32],
+    y: &mut [Lane],
+) {
+    dispatch!(isa, conv3x3_tile(x, c, h, w, k, b, y))
 }
 
 /// The dense batch-1 kernel for one instruction set (`$lanes` floats per register): y = W x

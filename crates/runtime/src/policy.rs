@@ -95,9 +95,8 @@ struct Model {
     source_hash: [u8; 32],
     isa: Isa,
     layers: Vec<Layer>,
-    /// Widest activation vector (batch 1) and widest linear input/output (tiles).
+    /// Widest activation vector: observation, convolution output or linear layer.
     max_width: usize,
-    max_linear: usize,
 }
 
 /// Activation buffers, allocated once when the policy is loaded.
@@ -134,8 +133,8 @@ impl Scratch {
         Scratch {
             a: Aligned::zeros(m.max_width),
             b: Aligned::zeros(m.max_width),
-            ta: Aligned::zeros(m.max_linear),
-            tb: Aligned::zeros(m.max_linear),
+            ta: Aligned::zeros(m.max_width),
+            tb: Aligned::zeros(m.max_width),
             value: vec![[0.0; TILE]; 1],
             q: vec![
                 0.0;
@@ -180,7 +179,7 @@ impl Policy {
             [c, h, w] => (c, h, w),
             _ => (obs_len, 1, 1),
         };
-        let (mut max_width, mut max_linear) = (obs_len, 0);
+        let mut max_width = obs_len;
         let mut layers = Vec::with_capacity(f.layers.len());
         for l in f.layers {
             let sparsity = l.sparsity();
@@ -199,7 +198,6 @@ impl Policy {
                 }
                 LayerKind::Linear => {
                     max_width = max_width.max(l.units);
-                    max_linear = max_linear.max(l.units).max(l.fan_in);
                     let weights = match opts.kernels {
                         Kernels::Force(fmt) if fmt != l.weights.format() => crate::quant::encode(
                             &l.weights.to_dense(l.units, l.fan_in),
@@ -238,7 +236,6 @@ impl Policy {
             isa,
             layers,
             max_width,
-            max_linear,
         };
         let s = Scratch::for_model(&m);
         Ok(Policy { m: Arc::new(m), s })
@@ -450,36 +447,29 @@ fn forward1(m: &Model, s: &mut Scratch, obs: &[f32], q: &mut [f32]) {
 /// `k` (≤ TILE) observations at once, feature-major.
 fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]) {
     let a = m.num_actions;
-    let convs = m
-        .layers
-        .iter()
-        .take_while(|l| matches!(l.op, Op::Conv { .. }))
-        .count();
-    // The first linear layer's input, transposed into the tile.
-    let features = m.layers.get(convs).map_or(0, |l| l.fan_in);
-    for lane in s.ta[..features].iter_mut() {
+    // The observations, transposed into the tile (lanes past `k` zero).
+    for lane in s.ta[..m.obs_len].iter_mut() {
         lane.fill(0.0);
     }
     for (j, o) in obs.chunks_exact(m.obs_len).enumerate().take(k) {
-        let f: &[f32] = if convs == 0 {
-            o
-        } else {
-            let (mut x, mut y) = (&mut s.a, &mut s.b);
-            x[..o.len()].copy_from_slice(o);
-            for l in &m.layers[..convs] {
-                conv_layer(m, l, x, y);
-                std::mem::swap(&mut x, &mut y);
-            }
-            &x[..features]
-        };
-        for (lane, &v) in s.ta.iter_mut().zip(f) {
+        for (lane, &v) in s.ta.iter_mut().zip(o) {
             lane[j] = v;
         }
     }
     let (mut x, mut y) = (&mut s.ta, &mut s.tb);
     let mut adv_in_x = false;
-    for l in &m.layers[convs..] {
-        let Op::Linear(op) = &l.op else { continue };
+    for l in &m.layers {
+        let op = match &l.op {
+            Op::Linear(op) => op,
+            Op::Conv { w, c, h, wd } => {
+                let out = l.units * (h - 2) * (wd - 2);
+                let (input, output) = (&x[..c * h * wd], &mut y[..out]);
+                kernels::conv3x3_tile_run(m.isa, input, *c, *h, *wd, w, &l.bias, output);
+                kernels::activate(m.activation, output.as_flattened_mut());
+                std::mem::swap(&mut x, &mut y);
+                continue;
+            }
+        };
         match l.role {
             Role::Hidden => {
                 op.run_tile(m.isa, &x[..l.fan_in], &l.bias, &mut y[..l.units]);

@@ -137,9 +137,10 @@ fn minatar_shaped_cnn_matches_the_reference() {
     for batch in [1, 4, 33] {
         check(&f, batch, 5);
     }
-    // Wide enough that the convolution runs in several bands of rows.
+    // Wide enough that the batch-1 convolution runs in several bands of rows; 61 columns out
+    // leave the tile convolution a 1-column remainder after its 4-column strips.
     let f = network(
-        &[2, 30, 60],
+        &[2, 30, 63],
         &[16],
         2,
         Activation::Relu,
@@ -148,7 +149,9 @@ fn minatar_shaped_cnn_matches_the_reference() {
         Format::DenseF32,
         4,
     );
-    check(&f, 1, 6);
+    for batch in [1, 5] {
+        check(&f, batch, 6);
+    }
 }
 
 #[test]
@@ -156,10 +159,39 @@ fn ties_go_to_the_lowest_action_as_torch_argmax() {
     assert_eq!(sparq_runtime::argmax(&[1.0, 3.0, 3.0, 2.0]), 1);
 }
 
+/// Each observation's Q-values from a batch call equal, bit for bit, its own batch-1 call's.
+fn same_bits_alone_and_in_a_batch(f: &sparq_runtime::PolicyFile, batch: usize) {
+    let (len, a) = (f.obs_len(), f.num_actions);
+    let mut rng = Rng(3);
+    let obs: Vec<f32> = (0..batch * len).map(|_| rng.next() * 2.0 - 1.0).collect();
+    for format in [Format::DenseF32, Format::DenseI8] {
+        for isa in isas() {
+            let opts = Options {
+                kernels: Kernels::Force(format),
+                sparse: SparseKernel::Blocked,
+                isa: Some(isa),
+            };
+            let mut p = Policy::from_file(f.clone(), opts).unwrap();
+            let mut q = vec![0f32; batch * a];
+            p.q_values(&obs, &mut q).unwrap();
+            for (o, qb) in obs.chunks(len).zip(q.chunks(a)) {
+                let mut one = vec![0f32; a];
+                p.q_values(o, &mut one).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&one),
+                    bits(qb),
+                    "{format:?} {isa:?}: {one:?} alone, {qb:?} in the batch"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn dense_layers_give_an_observation_the_same_bits_alone_and_in_a_batch() {
     // Widths off the kernels' chunk sizes (4 rows, 128 sums); 37 = a full tile and a 5-wide one.
-    let f = network(
+    let mlp = network(
         &[6],
         &[200, 70],
         3,
@@ -169,27 +201,17 @@ fn dense_layers_give_an_observation_the_same_bits_alone_and_in_a_batch() {
         Format::DenseF32,
         7,
     );
-    let mut rng = Rng(3);
-    let obs: Vec<f32> = (0..37 * 6).map(|_| rng.next() * 2.0 - 1.0).collect();
-    for format in [Format::DenseF32, Format::DenseI8] {
-        for isa in isas() {
-            let opts = Options {
-                kernels: Kernels::Force(format),
-                sparse: SparseKernel::Blocked,
-                isa: Some(isa),
-            };
-            let mut p = Policy::from_file(f.clone(), opts).unwrap();
-            let mut batch = vec![0f32; 37 * 3];
-            p.q_values(&obs, &mut batch).unwrap();
-            for (o, qb) in obs.chunks(6).zip(batch.chunks(3)) {
-                let mut one = [0f32; 3];
-                p.q_values(o, &mut one).unwrap();
-                assert_eq!(
-                    one.map(f32::to_bits),
-                    [qb[0].to_bits(), qb[1].to_bits(), qb[2].to_bits()],
-                    "{format:?} {isa:?}: {one:?} alone, {qb:?} in the batch"
-                );
-            }
-        }
-    }
+    same_bits_alone_and_in_a_batch(&mlp, 37);
+    // Convolutions too: 9 output columns = two 4-column strips and a remainder.
+    let cnn = network(
+        &[3, 7, 11],
+        &[20],
+        4,
+        Activation::Relu,
+        false,
+        0.0,
+        Format::DenseF32,
+        8,
+    );
+    same_bits_alone_and_in_a_batch(&cnn, 37);
 }
