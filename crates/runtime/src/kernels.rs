@@ -356,9 +356,10 @@ fn csr1<T: Wt>(m: &CsrK<T>, x: &[f32], scales: Option<&[f32]>, bias: &[f32], y: 
     }
 }
 
-/// Y = W X + b over a tile; four rows share each load of a lane.
+/// Y = W X + b over the first `L` lanes of a tile, `R` rows per pass sharing each load of a
+/// lane; each output adds its terms in input order.
 #[inline(always)]
-fn gemm_tile<T: Wt, const FMA: bool>(
+fn gemm_tile<T: Wt, const FMA: bool, const L: usize, const R: usize>(
     w: &[T],
     x: &[Lane],
     scales: Option<&[f32]>,
@@ -369,21 +370,16 @@ fn gemm_tile<T: Wt, const FMA: bool>(
     let rows = y.len();
     let mut r = 0;
     while r < rows {
-        let k = (rows - r).min(4);
-        let mut acc = [[0f32; TILE]; 4];
-        if k == 4 {
-            // Four whole rows: fixed trip counts keep the 4 × TILE sums in registers.
-            let (w0, w1, w2, w3) = (
-                &w[r * n..(r + 1) * n],
-                &w[(r + 1) * n..(r + 2) * n],
-                &w[(r + 2) * n..(r + 3) * n],
-                &w[(r + 3) * n..(r + 4) * n],
-            );
+        let k = (rows - r).min(R);
+        let mut acc = [[0f32; L]; R];
+        if k == R {
+            // Whole passes: fixed trip counts keep the R × L sums in registers.
+            let wr: [&[T]; R] = std::array::from_fn(|q| &w[(r + q) * n..(r + q + 1) * n]);
             for (j, xv) in x.iter().enumerate() {
-                let wv = [w0[j].f(), w1[j].f(), w2[j].f(), w3[j].f()];
-                for q in 0..4 {
-                    for i in 0..TILE {
-                        acc[q][i] = madd::<FMA>(wv[q], xv[i], acc[q][i]);
+                for q in 0..R {
+                    let wv = wr[q][j].f();
+                    for i in 0..L {
+                        acc[q][i] = madd::<FMA>(wv, xv[i], acc[q][i]);
                     }
                 }
             }
@@ -391,7 +387,7 @@ fn gemm_tile<T: Wt, const FMA: bool>(
             for (j, xv) in x.iter().enumerate() {
                 for (q, a) in acc.iter_mut().enumerate().take(k) {
                     let wv = w[(r + q) * n + j].f();
-                    for i in 0..TILE {
+                    for i in 0..L {
                         a[i] = madd::<FMA>(wv, xv[i], a[i]);
                     }
                 }
@@ -399,7 +395,7 @@ fn gemm_tile<T: Wt, const FMA: bool>(
         }
         for (q, a) in acc.iter().enumerate().take(k) {
             let (s, b) = (scales.map_or(1.0, |s| s[r + q]), bias[r + q]);
-            for i in 0..TILE {
+            for i in 0..L {
                 y[r + q][i] = a[i] * s + b;
             }
         }
@@ -407,31 +403,55 @@ fn gemm_tile<T: Wt, const FMA: bool>(
     }
 }
 
-/// Y = W X + b over a tile for CSR W: each nonzero scales a whole lane.
+/// [`gemm_tile`] with as many rows per pass as keep `ACC` sums in flight (the instruction set's
+/// registers' worth that hides the multiply-add latency), so fewer lanes mean more rows.
 #[inline(always)]
-fn csr_tile<T: Wt>(m: &CsrK<T>, x: &[Lane], scales: Option<&[f32]>, bias: &[f32], y: &mut [Lane]) {
+fn gemm_tile_rows<T: Wt, const FMA: bool, const L: usize, const ACC: usize>(
+    w: &[T],
+    x: &[Lane],
+    scales: Option<&[f32]>,
+    bias: &[f32],
+    y: &mut [Lane],
+) {
+    match ACC / L {
+        8.. => gemm_tile::<T, FMA, L, 8>(w, x, scales, bias, y),
+        4.. => gemm_tile::<T, FMA, L, 4>(w, x, scales, bias, y),
+        2.. => gemm_tile::<T, FMA, L, 2>(w, x, scales, bias, y),
+        _ => gemm_tile::<T, FMA, L, 1>(w, x, scales, bias, y),
+    }
+}
+
+/// Y = W X + b over the first `L` lanes of a tile for CSR W: each nonzero scales a lane.
+#[inline(always)]
+fn csr_tile<T: Wt, const L: usize>(
+    m: &CsrK<T>,
+    x: &[Lane],
+    scales: Option<&[f32]>,
+    bias: &[f32],
+    y: &mut [Lane],
+) {
     for (r, yr) in y.iter_mut().enumerate() {
         let (a, b) = (m.row_ptr[r] as usize, m.row_ptr[r + 1] as usize);
         let (cols, vals) = (&m.cols[a..b], &m.vals[a..b]);
-        let mut acc = [[0f32; TILE]; 2];
+        let mut acc = [[0f32; L]; 2];
         let (cc, ct) = cols.as_chunks::<2>();
         let (vc, vt) = vals.as_chunks::<2>();
         for (c, v) in cc.iter().zip(vc) {
             let (x0, x1) = (&x[c[0] as usize], &x[c[1] as usize]);
             let (v0, v1) = (v[0].f(), v[1].f());
-            for i in 0..TILE {
+            for i in 0..L {
                 acc[0][i] += v0 * x0[i];
                 acc[1][i] += v1 * x1[i];
             }
         }
         for (c, v) in ct.iter().zip(vt) {
             let (x0, v0) = (&x[*c as usize], v.f());
-            for i in 0..TILE {
+            for i in 0..L {
                 acc[0][i] += v0 * x0[i];
             }
         }
         let (s, bb) = (scales.map_or(1.0, |s| s[r]), bias[r]);
-        for i in 0..TILE {
+        for i in 0..L {
             yr[i] = (acc[0][i] + acc[1][i]) * s + bb;
         }
     }
@@ -479,18 +499,38 @@ fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, wts: &[f32], bias: &[f32], y
     }
 }
 
-/// Output columns per strip of [`conv3x3_tile`]: 4 × 2 registers of sums on AVX-512.
-const CONV_COLS: usize = 4;
-
-/// [`conv3x3`] over a tile: `x` is `[c, h, w]` and `y` `[o, h - 2, w - 2]`, each of lanes (one
-/// observation per lane), so every weight multiplies a whole vector of observations and the
-/// network's features stay in the tile layout its linear layers read. Each output adds the bias,
-/// then its terms in [`conv3x3`]'s order with the same separate multiply and add, so an
-/// observation gets the same bits alone or in a batch. Outputs run in strips of
-/// [`CONV_COLS`] columns, whose sums stay in registers across all `c × 9` terms.
+/// [`conv3x3`] over the first `L` lanes of a tile: `x` is `[c, h, w]` and `y`
+/// `[o, h - 2, w - 2]`, each of lanes (one observation per lane), so every weight multiplies a
+/// whole vector of observations and the network's features stay in the tile layout its linear
+/// layers read. Each output adds the bias, then its terms in [`conv3x3`]'s order with the same
+/// separate multiply and add, so an observation gets the same bits alone or in a batch. Outputs
+/// run in strips of as many columns as keep up to `ACC` sums in registers across all `c × 9`
+/// terms.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn conv3x3_tile(
+fn conv3x3_tile<const L: usize, const ACC: usize>(
+    x: &[Lane],
+    c: usize,
+    h: usize,
+    w: usize,
+    wts: &[f32],
+    bias: &[f32],
+    y: &mut [Lane],
+) {
+    // Strips wider than 4 columns and 64 sums measured several times slower on AVX-512 (the
+    // compiler stops keeping them in registers), hence the cap.
+    match (ACC / L).min((64 / L).max(4)) {
+        8.. => conv3x3_strips::<L, 8>(x, c, h, w, wts, bias, y),
+        4.. => conv3x3_strips::<L, 4>(x, c, h, w, wts, bias, y),
+        2.. => conv3x3_strips::<L, 2>(x, c, h, w, wts, bias, y),
+        _ => conv3x3_strips::<L, 1>(x, c, h, w, wts, bias, y),
+    }
+}
+
+/// [`conv3x3_tile`] in strips of `N` output columns (and single columns for the rest of a row).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn conv3x3_strips<const L: usize, const N: usize>(
     x: &[Lane],
     c: usize,
     h: usize,
@@ -500,7 +540,7 @@ fn conv3x3_tile(
     y: &mut [Lane],
 ) {
     #[inline(always)]
-    fn strip<const N: usize>(
+    fn strip<const N: usize, const L: usize>(
         x: &[Lane],
         c: usize,
         h: usize,
@@ -509,21 +549,23 @@ fn conv3x3_tile(
         b: f32,
         y: &mut [Lane],
     ) {
-        let mut acc = [[b; TILE]; N];
+        let mut acc = [[b; L]; N];
         for ci in 0..c {
             for kr in 0..3 {
                 let row = &x[(ci * h + kr) * w..][..N + 2];
                 for kc in 0..3 {
                     let kv = k[ci * 9 + kr * 3 + kc];
                     for (a, xv) in acc.iter_mut().zip(&row[kc..kc + N]) {
-                        for i in 0..TILE {
+                        for i in 0..L {
                             a[i] += kv * xv[i];
                         }
                     }
                 }
             }
         }
-        y[..N].copy_from_slice(&acc);
+        for (yj, a) in y.iter_mut().zip(&acc) {
+            yj[..L].copy_from_slice(a);
+        }
     }
     let (oh, ow) = (h - 2, w - 2);
     for (o, plane) in y.chunks_exact_mut(oh * ow).enumerate() {
@@ -531,19 +573,19 @@ fn conv3x3_tile(
         for (r, out) in plane.chunks_exact_mut(ow).enumerate() {
             // The strip's top-left input: row r, column c0 of channel 0.
             let mut c0 = 0;
-            while c0 + CONV_COLS <= ow {
-                strip::<CONV_COLS>(&x[r * w + c0..], c, h, w, k, bias[o], &mut out[c0..]);
-                c0 += CONV_COLS;
+            while c0 + N <= ow {
+                strip::<N, L>(&x[r * w + c0..], c, h, w, k, bias[o], &mut out[c0..]);
+                c0 += N;
             }
             for c0 in c0..ow {
-                strip::<1>(&x[r * w + c0..], c, h, w, k, bias[o], &mut out[c0..]);
+                strip::<1, L>(&x[r * w + c0..], c, h, w, k, bias[o], &mut out[c0..]);
             }
         }
     }
 }
 
 macro_rules! wrappers {
-    ($($feat:literal => $m:ident),*) => {$(
+    ($($feat:literal => $m:ident, $acc:literal),*) => {$(
         #[cfg(target_arch = "x86_64")]
         mod $m {
             use super::*;
@@ -552,21 +594,23 @@ macro_rules! wrappers {
             #[target_feature(enable = $feat)]
             pub fn csr1_i8(m: &CsrK<i8>, x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) { csr1(m, x, Some(s), b, y) }
             #[target_feature(enable = $feat)]
-            pub fn gemm_tile_f32(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) { gemm_tile::<_, true>(w, x, None, b, y) }
+            pub fn gemm_tile_f32<const L: usize>(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) { gemm_tile_rows::<_, true, L, $acc>(w, x, None, b, y) }
             #[target_feature(enable = $feat)]
-            pub fn gemm_tile_i8(w: &[i8], x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { gemm_tile::<_, true>(w, x, Some(s), b, y) }
+            pub fn gemm_tile_i8<const L: usize>(w: &[i8], x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { gemm_tile_rows::<_, true, L, $acc>(w, x, Some(s), b, y) }
             #[target_feature(enable = $feat)]
-            pub fn csr_tile_f32(m: &CsrK<f32>, x: &[Lane], b: &[f32], y: &mut [Lane]) { csr_tile(m, x, None, b, y) }
+            pub fn csr_tile_f32<const L: usize>(m: &CsrK<f32>, x: &[Lane], b: &[f32], y: &mut [Lane]) { csr_tile::<_, L>(m, x, None, b, y) }
             #[target_feature(enable = $feat)]
-            pub fn csr_tile_i8(m: &CsrK<i8>, x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { csr_tile(m, x, Some(s), b, y) }
+            pub fn csr_tile_i8<const L: usize>(m: &CsrK<i8>, x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) { csr_tile::<_, L>(m, x, Some(s), b, y) }
             #[target_feature(enable = $feat)]
             pub fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [f32]) { super::conv3x3(x, c, h, w, k, b, y) }
             #[target_feature(enable = $feat)]
-            pub fn conv3x3_tile(x: &[Lane], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [Lane]) { super::conv3x3_tile(x, c, h, w, k, b, y) }
+            pub fn conv3x3_tile<const L: usize>(x: &[Lane], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [Lane]) { super::conv3x3_tile::<L, $acc>(x, c, h, w, k, b, y) }
         }
     )*};
 }
-wrappers!("avx2,fma" => avx2, "avx512f" => avx512);
+// Each with the tile sums it keeps in flight: 8 registers (of 8 floats on AVX2, 16 on AVX-512;
+// the portable kernels' SSE2 registers hold 4).
+wrappers!("avx2,fma" => avx2, 64, "avx512f" => avx512, 128);
 
 mod portable {
     use super::*;
@@ -582,22 +626,34 @@ mod portable {
     pub fn csr1_i8(m: &CsrK<i8>, x: &[f32], s: &[f32], b: &[f32], y: &mut [f32]) {
         csr1(m, x, Some(s), b, y)
     }
-    pub fn gemm_tile_f32(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) {
-        gemm_tile::<_, false>(w, x, None, b, y)
+    pub fn gemm_tile_f32<const L: usize>(w: &[f32], x: &[Lane], b: &[f32], y: &mut [Lane]) {
+        gemm_tile_rows::<_, false, L, 32>(w, x, None, b, y)
     }
-    pub fn gemm_tile_i8(w: &[i8], x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) {
-        gemm_tile::<_, false>(w, x, Some(s), b, y)
+    pub fn gemm_tile_i8<const L: usize>(
+        w: &[i8],
+        x: &[Lane],
+        s: &[f32],
+        b: &[f32],
+        y: &mut [Lane],
+    ) {
+        gemm_tile_rows::<_, false, L, 32>(w, x, Some(s), b, y)
     }
-    pub fn csr_tile_f32(m: &CsrK<f32>, x: &[Lane], b: &[f32], y: &mut [Lane]) {
-        csr_tile(m, x, None, b, y)
+    pub fn csr_tile_f32<const L: usize>(m: &CsrK<f32>, x: &[Lane], b: &[f32], y: &mut [Lane]) {
+        csr_tile::<_, L>(m, x, None, b, y)
     }
-    pub fn csr_tile_i8(m: &CsrK<i8>, x: &[Lane], s: &[f32], b: &[f32], y: &mut [Lane]) {
-        csr_tile(m, x, Some(s), b, y)
+    pub fn csr_tile_i8<const L: usize>(
+        m: &CsrK<i8>,
+        x: &[Lane],
+        s: &[f32],
+        b: &[f32],
+        y: &mut [Lane],
+    ) {
+        csr_tile::<_, L>(m, x, Some(s), b, y)
     }
     pub fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, k: &[f32], b: &[f32], y: &mut [f32]) {
         super::conv3x3(x, c, h, w, k, b, y)
     }
-    pub fn conv3x3_tile(
+    pub fn conv3x3_tile<const L: usize>(
         x: &[Lane],
         c: usize,
         h: usize,
@@ -606,20 +662,58 @@ mod portable {
         b: &[f32],
         y: &mut [Lane],
     ) {
-        super::conv3x3_tile(x, c, h, w, k, b, y)
+        super::conv3x3_tile::<L, 32>(x, c, h, w, k, b, y)
     }
 }
 
 /// Calls kernel `$f` compiled for `$isa`.
 macro_rules! dispatch {
-    ($isa:expr, $f:ident($($a:expr),*)) => {
+    ($isa:expr, $f:ident $(::<$l:tt>)? ($($a:expr),*)) => {
         match $isa {
             // SAFETY: `Isa::detect` found the CPU features the wrapper was compiled for.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { avx512::$f($($a),*) },
+            Isa::Avx512 => unsafe { avx512::$f $(::<$l>)? ($($a),*) },
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { avx2::$f($($a),*) },
-            _ => portable::$f($($a),*),
+            Isa::Avx2 => unsafe { avx2::$f $(::<$l>)? ($($a),*) },
+            _ => portable::$f $(::<$l>)? ($($a),*),
+        }
+    };
+}
+
+/// Lanes a tile kernel computes: the tile's observations rounded up to 8, 16 or [`TILE`], so a
+/// small batch does not pay for a whole tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lanes {
+    L8,
+    L16,
+    L32,
+}
+
+impl Lanes {
+    pub fn for_batch(k: usize) -> Lanes {
+        match k {
+            0..=8 => Lanes::L8,
+            9..=16 => Lanes::L16,
+            _ => Lanes::L32,
+        }
+    }
+
+    pub fn count(self) -> usize {
+        match self {
+            Lanes::L8 => 8,
+            Lanes::L16 => 16,
+            Lanes::L32 => TILE,
+        }
+    }
+}
+
+/// Calls tile kernel `$f` for `$lanes` lanes, compiled for `$isa`.
+macro_rules! dispatch_tile {
+    ($isa:expr, $lanes:expr, $f:ident($($a:expr),*)) => {
+        match $lanes {
+            Lanes::L8 => dispatch!($isa, $f::<8>($($a),*)),
+            Lanes::L16 => dispatch!($isa, $f::<16>($($a),*)),
+            Lanes::L32 => dispatch!($isa, $f::<TILE>($($a),*)),
         }
     };
 }
@@ -789,15 +883,16 @@ impl LinearOp {
     }
 
     /// [`LinearOp::run1_head`] for a tile.
-    pub fn run_tile_head(&self, isa: Isa, x: &[Lane], b: &[f32], y: &mut [Lane]) {
+    pub fn run_tile_head(&self, isa: Isa, lanes: Lanes, x: &[Lane], b: &[f32], y: &mut [Lane]) {
         let row = |r: usize, terms: &mut dyn Iterator<Item = (usize, f32)>, yr: &mut Lane| {
             let mut acc = [0f64; TILE];
+            let acc = &mut acc[..lanes.count()];
             for (j, v) in terms {
                 for (a, &xv) in acc.iter_mut().zip(&x[j]) {
                     *a += v as f64 * xv as f64;
                 }
             }
-            for (o, a) in yr.iter_mut().zip(&acc) {
+            for (o, a) in yr.iter_mut().zip(acc.iter()) {
                 *o = (b[r] as f64 + a) as f32;
             }
         };
@@ -825,20 +920,20 @@ impl LinearOp {
                     );
                 }
             }
-            _ => self.run_tile(isa, x, b, y),
+            _ => self.run_tile(isa, lanes, x, b, y),
         }
     }
 
-    /// Y = W X + b for a tile.
-    pub fn run_tile(&self, isa: Isa, x: &[Lane], b: &[f32], y: &mut [Lane]) {
+    /// Y = W X + b for the first `lanes` lanes of a tile.
+    pub fn run_tile(&self, isa: Isa, lanes: Lanes, x: &[Lane], b: &[f32], y: &mut [Lane]) {
         match self {
-            LinearOp::Dense { w, .. } => dispatch!(isa, gemm_tile_f32(w, x, b, y)),
+            LinearOp::Dense { w, .. } => dispatch_tile!(isa, lanes, gemm_tile_f32(w, x, b, y)),
             LinearOp::DenseI8 { q, scales, .. } => {
-                dispatch!(isa, gemm_tile_i8(q, x, scales, b, y))
+                dispatch_tile!(isa, lanes, gemm_tile_i8(q, x, scales, b, y))
             }
-            LinearOp::Sparse { csr, .. } => dispatch!(isa, csr_tile_f32(csr, x, b, y)),
+            LinearOp::Sparse { csr, .. } => dispatch_tile!(isa, lanes, csr_tile_f32(csr, x, b, y)),
             LinearOp::SparseI8 { csr, scales, .. } => {
-                dispatch!(isa, csr_tile_i8(csr, x, scales, b, y))
+                dispatch_tile!(isa, lanes, csr_tile_i8(csr, x, scales, b, y))
             }
         }
     }
@@ -870,10 +965,11 @@ pub fn conv3x3_run(
     dispatch!(isa, conv3x3(x, c, h, w, k, b, y))
 }
 
-/// The convolution for a tile of observations.
+/// The convolution for the first `lanes` lanes of a tile.
 #[allow(clippy::too_many_arguments)]
 pub fn conv3x3_tile_run(
     isa: Isa,
+    lanes: Lanes,
     x: &[Lane],
     c: usize,
     h: usize,
@@ -882,7 +978,7 @@ pub fn conv3x3_tile_run(
     b: &[f32],
     y: &mut [Lane],
 ) {
-    dispatch!(isa, conv3x3_tile(x, c, h, w, k, b, y))
+    dispatch_tile!(isa, lanes, conv3x3_tile(x, c, h, w, k, b, y))
 }
 
 /// The dense batch-1 kernel for one instruction set (`$lanes` floats per register): y = W x

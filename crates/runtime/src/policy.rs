@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 use crate::format::{Activation, Format, LayerKind, PolicyFile, Role, Weights};
-use crate::kernels::{self, Aligned, Blocked, CsrK, Isa, Lane, LinearOp, Sell, Sparse1, TILE};
+use crate::kernels::{
+    self, Aligned, Blocked, CsrK, Isa, Lane, Lanes, LinearOp, Sell, Sparse1, TILE,
+};
 
 /// Which kernels to run: the formats stored in the file, or one format for every linear layer
 /// (re-encoded on load; for benchmarks and agreement checks).
@@ -303,7 +305,8 @@ impl Policy {
         }
         for (chunk, qc) in obs.chunks(TILE * m.obs_len).zip(q.chunks_mut(TILE * a)) {
             let k = chunk.len() / m.obs_len;
-            if k < 4 {
+            // Below 6 observations one call each beat an 8-lane tile (dense layers, AVX-512).
+            if k < 6 {
                 for (o, qo) in chunk.chunks_exact(m.obs_len).zip(qc.chunks_exact_mut(a)) {
                     forward1(m, s, o, qo);
                 }
@@ -447,9 +450,11 @@ fn forward1(m: &Model, s: &mut Scratch, obs: &[f32], q: &mut [f32]) {
 /// `k` (≤ TILE) observations at once, feature-major.
 fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]) {
     let a = m.num_actions;
+    let lanes = Lanes::for_batch(k);
+    let n = lanes.count();
     // The observations, transposed into the tile (lanes past `k` zero).
     for lane in s.ta[..m.obs_len].iter_mut() {
-        lane.fill(0.0);
+        lane[..n].fill(0.0);
     }
     for (j, o) in obs.chunks_exact(m.obs_len).enumerate().take(k) {
         for (lane, &v) in s.ta.iter_mut().zip(o) {
@@ -464,21 +469,23 @@ fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]
             Op::Conv { w, c, h, wd } => {
                 let out = l.units * (h - 2) * (wd - 2);
                 let (input, output) = (&x[..c * h * wd], &mut y[..out]);
-                kernels::conv3x3_tile_run(m.isa, input, *c, *h, *wd, w, &l.bias, output);
-                kernels::activate(m.activation, output.as_flattened_mut());
+                kernels::conv3x3_tile_run(m.isa, lanes, input, *c, *h, *wd, w, &l.bias, output);
+                activate_lanes(m.activation, output, n);
                 std::mem::swap(&mut x, &mut y);
                 continue;
             }
         };
         match l.role {
             Role::Hidden => {
-                op.run_tile(m.isa, &x[..l.fan_in], &l.bias, &mut y[..l.units]);
-                kernels::activate(m.activation, y[..l.units].as_flattened_mut());
+                op.run_tile(m.isa, lanes, &x[..l.fan_in], &l.bias, &mut y[..l.units]);
+                activate_lanes(m.activation, &mut y[..l.units], n);
                 std::mem::swap(&mut x, &mut y);
             }
-            Role::Value => op.run_tile_head(m.isa, &x[..l.fan_in], &l.bias, &mut s.value[..1]),
+            Role::Value => {
+                op.run_tile_head(m.isa, lanes, &x[..l.fan_in], &l.bias, &mut s.value[..1])
+            }
             Role::Out | Role::Advantage => {
-                op.run_tile_head(m.isa, &x[..l.fan_in], &l.bias, &mut y[..a]);
+                op.run_tile_head(m.isa, lanes, &x[..l.fan_in], &l.bias, &mut y[..a]);
                 adv_in_x = true;
             }
         }
@@ -494,6 +501,16 @@ fn forward_tile(m: &Model, s: &mut Scratch, obs: &[f32], k: usize, q: &mut [f32]
             let value = s.value[0][j];
             qj.iter_mut().for_each(|v| *v = *v - mean + value);
         }
+    }
+}
+
+/// The activation over the first `n` lanes of each feature: in one pass over the whole tile
+/// when every lane is in use.
+fn activate_lanes(f: Activation, x: &mut [Lane], n: usize) {
+    if n == TILE {
+        kernels::activate(f, x.as_flattened_mut());
+    } else {
+        x.iter_mut().for_each(|v| kernels::activate(f, &mut v[..n]));
     }
 }
 

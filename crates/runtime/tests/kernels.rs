@@ -88,7 +88,8 @@ fn mlp_kernels_match_the_reference_at_every_sparsity_and_batch() {
             Format::DenseF32,
             k as u64,
         );
-        for batch in [1, 3, 5, 32, 37, 100] {
+        // Tiles of 8, 16 and 32 lanes; 37 and 100 leave a few observations for batch 1.
+        for batch in [1, 3, 7, 13, 32, 37, 100] {
             check(&f, batch, 10 + batch as u64);
         }
     }
@@ -134,7 +135,7 @@ fn minatar_shaped_cnn_matches_the_reference() {
         Format::DenseF32,
         3,
     );
-    for batch in [1, 4, 33] {
+    for batch in [1, 8, 16, 33] {
         check(&f, batch, 5);
     }
     // Wide enough that the batch-1 convolution runs in several bands of rows; 61 columns out
@@ -149,7 +150,7 @@ fn minatar_shaped_cnn_matches_the_reference() {
         Format::DenseF32,
         4,
     );
-    for batch in [1, 5] {
+    for batch in [1, 7] {
         check(&f, batch, 6);
     }
 }
@@ -190,7 +191,8 @@ fn same_bits_alone_and_in_a_batch(f: &sparq_runtime::PolicyFile, batch: usize) {
 
 #[test]
 fn dense_layers_give_an_observation_the_same_bits_alone_and_in_a_batch() {
-    // Widths off the kernels' chunk sizes (4 rows, 128 sums); 37 = a full tile and a 5-wide one.
+    // Widths off the kernels' chunk sizes (2-8 rows, 128 sums); tiles of 8, 16 and 32 lanes,
+    // and 37 = a full tile and 5 observations one by one.
     let mlp = network(
         &[6],
         &[200, 70],
@@ -201,8 +203,10 @@ fn dense_layers_give_an_observation_the_same_bits_alone_and_in_a_batch() {
         Format::DenseF32,
         7,
     );
-    same_bits_alone_and_in_a_batch(&mlp, 37);
-    // Convolutions too: 9 output columns = two 4-column strips and a remainder.
+    for batch in [7, 16, 37] {
+        same_bits_alone_and_in_a_batch(&mlp, batch);
+    }
+    // Convolutions too: 9 output columns = whole strips and a remainder at every strip width.
     let cnn = network(
         &[3, 7, 11],
         &[20],
@@ -213,5 +217,7 @@ fn dense_layers_give_an_observation_the_same_bits_alone_and_in_a_batch() {
         Format::DenseF32,
         8,
     );
-    same_bits_alone_and_in_a_batch(&cnn, 37);
+    for batch in [7, 16, 37] {
+        same_bits_alone_and_in_a_batch(&cnn, batch);
+    }
 }
