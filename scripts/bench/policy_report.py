@@ -77,7 +77,9 @@ def main():
         r = lambda k: lat[("cp512_s0", k, 1)]
         md += [f"At 0 % (cp512_s0) the automatic choice runs `{extra[('cp512_s0', 'runtime auto', 1)].get('kernels', '?')}`: "
                f"{r('runtime auto'):.2f} µs vs onnxruntime dense {r('onnxruntime dense'):.2f} µs.", ""]
-    md += ["### Batch 1 (µs per call)", ""] + table(lat, models, 1) + ["", "### Batch 32 (µs per call of 32 observations)", ""] + table(lat, models, 32) + [""]
+    md += ["### Batch 1 (µs per call)", ""] + table(lat, models, 1)
+    md += ["", "### Batch 8 (µs per call of 8 observations: a vectorised environment's step)", ""] + table(lat, models, 8)
+    md += ["", "### Batch 32 (µs per call of 32 observations)", ""] + table(lat, models, 32) + [""]
     md += ["### Sparse kernel vs its memory-traffic bound (batch 1)", "",
            "Bytes = weights + indices (+ scales) the batch-1 call reads; bound = the time a plain read of as many bytes takes on this machine.", "",
            "| model | kernel | bytes | µs | bound µs | GB/s | of bound |", "|---|---|---|---|---|---|---|"]

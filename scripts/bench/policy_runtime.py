@@ -1,5 +1,5 @@
-"""The Python half of scripts/bench/policy-runtime: batch-1 and batch-32 latency at 1 thread of
-onnxruntime on sparq's ONNX export, torch dense and torch sparse CSR (weights read from the same
+"""The Python half of scripts/bench/policy-runtime: batch-1, batch-8 and batch-32 latency at 1
+thread of onnxruntime on sparq's ONNX export, torch dense and torch sparse CSR (weights read from the same
 ONNX file), on the states of the export's reference file. One JSON line per (runtime, batch),
 timed per call like the Rust half (median over up to 3000 calls). `--rss RUNTIME` instead prints
 the peak resident memory of a process that loads the model and acts 1000 times.
@@ -124,7 +124,7 @@ def main():
         ("torch sparse CSR", torch_runner(a.onnx, True, shape)),
     ]
     for name, run in runners:
-        for batch in (1, 32):
+        for batch in (1, 8, 32):
             def f(i, run=run, batch=batch):
                 off = (i * batch) % (pool - batch + 1)
                 return run(states[off : off + batch])

@@ -1,5 +1,5 @@
-//! The Rust half of scripts/bench/policy-runtime: batch-1 and batch-32 latency of one exported
-//! policy under libtorch (the training forward, `sparq_agent::forward`, dense) and under
+//! The Rust half of scripts/bench/policy-runtime: batch-1, batch-8 and batch-32 latency of one
+//! exported policy under libtorch (the training forward, `sparq_agent::forward`, dense) and under
 //! sparq-runtime with each kernel, at 1 thread, on states from the policy's own rollouts. Prints
 //! one JSON line per (runtime, batch).
 //!
@@ -262,7 +262,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut calls: Vec<(String, usize, Call, String)> = Vec::new();
 
     // libtorch, dense, the training forward.
-    for batch in [1usize, 32] {
+    for batch in [1usize, 8, 32] {
         let mut shape = vec![batch as i64];
         shape.extend(file.obs_shape.iter().map(|&d| d as i64));
         let mut q = vec![0f32; batch * a];
@@ -298,7 +298,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         };
         calls.push((format!("{name} stream"), 1, Box::new(read), String::new()));
         // Each batch size gets its own clone (its own scratch) of the policy.
-        for batch in [1usize, 32] {
+        for batch in [1usize, 8, 32] {
             let mut p = p.clone();
             let mut q = vec![0f32; batch * a];
             let pool = &pool;
