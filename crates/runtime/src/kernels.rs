@@ -3,13 +3,16 @@
 //! default x86-64 target has only SSE2, so without this the loops would run 4 lanes wide).
 //!
 //! Batch 1 runs matrix × vector: dense layers from their transposed weights, each input scaling
-//! a few registers' worth of outputs' weights at a time; sparse rows as CSR, or on AVX-512 as SELL-16 (sliced
-//! ELLPACK: 16 rows sorted by length, interleaved, so one gather feeds 16 rows at once and no row
-//! needs a horizontal sum) or its blocked form. Batches run in tiles of [`TILE`] observations
-//! stored feature-major (`[feature][TILE]`), convolutions included, so every weight is loaded
-//! once per tile and multiplies a whole vector of observations: no gathers at all. Both dense kernels add each
-//! output's terms in input order with the same multiply-adds, so an observation gets the same
-//! bits alone or in a batch (and libtorch's order, near enough to agree within 1e-5).
+//! a few registers' worth of outputs' weights at a time; sparse rows as CSR, or on AVX-512 as
+//! SELL-16 (sliced ELLPACK: 16 rows sorted by length, interleaved, so one gather feeds 16 rows at
+//! once and no row needs a horizontal sum) or its blocked form. Batches run in tiles of up to
+//! [`TILE`] observations stored feature-major (`[feature][TILE]`), convolutions included, so
+//! every weight is loaded once per tile and multiplies a vector of observations: no gathers at
+//! all. A tile computes 8, 16 or 32 lanes ([`Lanes`]); dense layers on 8 lanes run the batch-1
+//! kernel's shape instead, with each register of weights scaling all 8 observations. Every dense
+//! kernel adds each output's terms in input order with the same multiply-adds, so an observation
+//! gets the same bits alone or in a batch (and libtorch's order, near enough to agree within
+//! 1e-5).
 
 use crate::format::{Activation, Csr};
 
