@@ -1053,19 +1053,19 @@ macro_rules! dense_simd {
     };
 }
 
-/// The dense kernel for the first `$obs` lanes of a tile on one instruction set: [`dense_simd`]'s
+/// The dense kernel for the first 8 lanes of a tile on one instruction set: [`dense_simd`]'s
 /// shape (from Wᵀ, each input's weights for `$regs` registers of consecutive units loaded once)
-/// with each register of weights scaling all `$obs` observations' inputs, so the vectors run
-/// along the units, whole, where vectors along a few lanes would be short. Each output adds its
-/// terms in input order with fused multiply-adds, as [`gemm_tile`] does: the same bits.
-macro_rules! dense_simd_tile {
-    ($name:ident, $t:ty, $feat:literal, $lanes:literal, $obs:literal, $regs:literal, $load:ident,
-     $zero:ident, $set1:ident, $fmadd:ident, $store:ident) => {
+/// with each register of weights scaling all 8 observations' inputs, so the vectors run along
+/// the units, whole, where vectors along 8 lanes would be short. Each output adds its terms in
+/// input order with fused multiply-adds, as [`gemm_tile`] does: the same bits.
+macro_rules! dense_simd_tile8 {
+    ($name:ident, $t:ty, $feat:literal, $lanes:literal, $regs:literal, $load:ident, $zero:ident,
+     $set1:ident, $fmadd:ident, $store:ident) => {
         /// # Safety
         /// `wt.len() == x.len() * y.len()`; the CPU has `$feat`.
         #[target_feature(enable = $feat)]
         pub unsafe fn $name(wt: &[$t], x: &[Lane], sc: &[f32], b: &[f32], y: &mut [Lane]) {
-            const OBS: usize = $obs;
+            const OBS: usize = 8;
             const CH: usize = $regs * $lanes;
             let units = y.len();
             let mut r = 0;
@@ -1114,6 +1114,25 @@ macro_rules! dense_simd_tile {
                 r += n;
             }
         }
+    };
+}
+
+/// The dense batch-1 and 8-observation kernels, for f32 and int8 weights, on one instruction set.
+macro_rules! dense_kernels {
+    ($feat:literal, $lanes:literal, $regs8:literal, $load_f32:ident, $load_i8:ident,
+     $zero:ident, $set1:ident, $fmadd:ident, $store:ident) => {
+        dense_simd!(
+            dense_f32, f32, $feat, $lanes, $load_f32, $zero, $set1, $fmadd, $store
+        );
+        dense_simd!(
+            dense_i8, i8, $feat, $lanes, $load_i8, $zero, $set1, $fmadd, $store
+        );
+        dense_simd_tile8!(
+            dense8_f32, f32, $feat, $lanes, $regs8, $load_f32, $zero, $set1, $fmadd, $store
+        );
+        dense_simd_tile8!(
+            dense8_i8, i8, $feat, $lanes, $regs8, $load_i8, $zero, $set1, $fmadd, $store
+        );
     };
 }
 
@@ -1287,50 +1306,13 @@ mod sell_avx512 {
     blocked_kernel!(blocked_f32, f32, load_f32p);
     blocked_kernel!(blocked_i8, i8, load_i8p);
 
-    dense_simd!(
-        dense_f32,
-        f32,
+    // 2 registers × 8 observations in the 8-observation kernel: 16 of the 32 registers hold
+    // sums. (1 × 16 for 16-lane tiles measured no faster than `gemm_tile`.)
+    dense_kernels!(
         "avx512f",
         16,
-        load_f32p,
-        _mm512_setzero_ps,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps,
-        _mm512_storeu_ps
-    );
-    dense_simd!(
-        dense_i8,
-        i8,
-        "avx512f",
-        16,
-        load_i8p,
-        _mm512_setzero_ps,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps,
-        _mm512_storeu_ps
-    );
-    // 2 registers × 8 observations: 16 of the 32 registers hold sums. (1 × 16 for 16-lane
-    // tiles measured no faster than `gemm_tile`.)
-    dense_simd_tile!(
-        dense8_f32,
-        f32,
-        "avx512f",
-        16,
-        8,
         2,
         load_f32p,
-        _mm512_setzero_ps,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps,
-        _mm512_storeu_ps
-    );
-    dense_simd_tile!(
-        dense8_i8,
-        i8,
-        "avx512f",
-        16,
-        8,
-        2,
         load_i8p,
         _mm512_setzero_ps,
         _mm512_set1_ps,
@@ -1369,49 +1351,13 @@ mod dense_avx2 {
             _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64($p as *const __m128i)))
         };
     }
-    dense_simd!(
-        dense_f32,
-        f32,
+    // 1 register × 8 observations in the 8-observation kernel: half of the 16 registers hold
+    // sums.
+    dense_kernels!(
         "avx2,fma",
-        8,
-        load_f32,
-        _mm256_setzero_ps,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps,
-        _mm256_storeu_ps
-    );
-    dense_simd!(
-        dense_i8,
-        i8,
-        "avx2,fma",
-        8,
-        load_i8,
-        _mm256_setzero_ps,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps,
-        _mm256_storeu_ps
-    );
-    // 1 register × 8 observations: half of the 16 registers hold sums.
-    dense_simd_tile!(
-        dense8_f32,
-        f32,
-        "avx2,fma",
-        8,
         8,
         1,
         load_f32,
-        _mm256_setzero_ps,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps,
-        _mm256_storeu_ps
-    );
-    dense_simd_tile!(
-        dense8_i8,
-        i8,
-        "avx2,fma",
-        8,
-        8,
-        1,
         load_i8,
         _mm256_setzero_ps,
         _mm256_set1_ps,
