@@ -1367,6 +1367,7 @@ mod dense_avx2 {
 }
 
 /// The hidden layers' nonlinearity, in place; the same formulas as the trainer's host forward.
+#[inline]
 pub fn activate(f: Activation, x: &mut [f32]) {
     match f {
         Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
