@@ -377,9 +377,9 @@ fn gemm_tile<T: Wt, const FMA: bool, const L: usize, const R: usize>(
         let mut acc = [[0f32; L]; R];
         if k == R && std::mem::size_of::<T>() == 1 && R <= 4 {
             // int8: each row's weights widened to f32 a block at a time, in a vector loop, rather
-            // than one by one in the loop over lanes (where the conversions outnumbered the sums:
-            // batch 32 ran at half f32's speed). With 8 rows the compiler turned the block loop
-            // into gathers, 9× slower: `gemm_tile_rows` gives int8 at most 4.
+            // than one by one in the loop over lanes, where the conversions outnumbered the sums.
+            // With 8 rows the compiler turned the block loop into gathers, so `gemm_tile_rows`
+            // gives int8 at most 4.
             const JB: usize = 64;
             let mut wf = [[0f32; JB]; R];
             for j0 in (0..n).step_by(JB) {
@@ -439,8 +439,8 @@ fn gemm_tile_rows<T: Wt, const FMA: bool, const L: usize, const ACC: usize>(
     bias: &[f32],
     y: &mut [Lane],
 ) {
-    // int8 at most 4, where `gemm_tile` has its block-widening pass: 1.5-1.9x faster at 16
-    // lanes on AVX-512 than 8 rows without it.
+    // int8 at most 4 rows, where `gemm_tile` widens its weights a block at a time (faster
+    // than 8 rows without that).
     let rows = if std::mem::size_of::<T>() == 1 {
         (ACC / L).min(4)
     } else {
